@@ -1,0 +1,1 @@
+"""Helius: the upstream client, its fetch strategies, and an emulator of its API."""

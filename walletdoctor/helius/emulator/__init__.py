@@ -1,0 +1,1 @@
+"""An emulator of the Helius endpoints WalletDoctor uses, serving recorded and synthetic wallets."""
