@@ -1,1 +1,48 @@
-"""Helius: the upstream client, its fetch strategies, and an emulator of its API."""
+"""Helius: the upstream client, its fetch strategies, and an emulator of its API.
+
+The public surface is re-exported here; ``create_fetcher`` picks the
+strategy the settings name.
+"""
+
+from walletdoctor.config import FetchStrategy, Settings
+from walletdoctor.helius.client import HeliusClient, HistoryPage, create_client_session
+from walletdoctor.helius.errors import (
+    HeliusError,
+    InvalidResponse,
+    RateLimited,
+    RequestRejected,
+    SearchExhausted,
+    UpstreamUnavailable,
+)
+from walletdoctor.helius.fetch import FetchProgress, TimeWindow, TransactionFetcher
+from walletdoctor.helius.history import HistoryFetcher
+from walletdoctor.helius.pipelined import PipelinedFetcher
+
+__all__ = [
+    "FetchProgress",
+    "HeliusClient",
+    "HeliusError",
+    "HistoryFetcher",
+    "HistoryPage",
+    "InvalidResponse",
+    "PipelinedFetcher",
+    "RateLimited",
+    "RequestRejected",
+    "SearchExhausted",
+    "TimeWindow",
+    "TransactionFetcher",
+    "UpstreamUnavailable",
+    "create_client_session",
+    "create_fetcher",
+]
+
+
+def create_fetcher(settings: Settings, client: HeliusClient) -> TransactionFetcher:
+    """The fetch strategy ``settings.fetch_strategy`` names, configured from ``settings``."""
+    if settings.fetch_strategy is FetchStrategy.HISTORY:
+        return HistoryFetcher(
+            client,
+            vocabulary=settings.history_vocabulary,
+            max_continuations=settings.history_max_continuations,
+        )
+    return PipelinedFetcher(client, window=settings.parse_window)

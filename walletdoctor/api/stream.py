@@ -1,0 +1,38 @@
+"""``GET /v4/wallet/{address}/stream``: a wallet's trades as Server-Sent Events (DESIGN section 1)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from walletdoctor.api.params import parse_stream_params
+from walletdoctor.appkeys import SETTINGS, UPSTREAM_SERVICES, WRITER_SETTINGS
+from walletdoctor.sse.writer import StreamOutcome, write_stream
+from walletdoctor.streams.pipeline import TradePipeline
+from walletdoctor.streams.session import StreamSession
+
+__all__ = ["stream_wallet"]
+
+log = logging.getLogger(__name__)
+
+
+async def stream_wallet(request: web.Request) -> web.StreamResponse:
+    """Stream the wallet's trades: ``connected``, ``progress``, ``trades``, ``heartbeat``,
+    then ``complete`` or ``error``.
+
+    Invalid input is refused before the stream starts (HTTP 400, JSON body).
+    """
+    params = parse_stream_params(request.match_info["address"], request.query)
+    app = request.app
+    session = StreamSession(params, queue_size=app[SETTINGS].stream_queue_size)
+    services = app[UPSTREAM_SERVICES]
+    pipeline = TradePipeline(session, services.fetcher, services.tokens)
+    log.info("stream %s start wallet=%s batch_size=%d", session.stream_id, params.wallet, params.batch_size)
+    # A cancelled handler (the client left) never sees write_stream return.
+    outcome = StreamOutcome.DISCONNECTED
+    try:
+        response, outcome = await write_stream(request, session, pipeline.run(), app[WRITER_SETTINGS])
+    finally:
+        log.info("stream %s end outcome=%s after %.3f s", session.stream_id, outcome.value, session.elapsed_s)
+    return response

@@ -1,0 +1,111 @@
+"""The application factory: routes, middlewares, and one cleanup context per resource.
+
+Resources start in dependency order and stop in reverse:
+
+1. the upstream: real Helius when ``HELIUS_API_KEY`` is set, else the
+   embedded emulator on a loopback port serving the bundled real wallet;
+2. the Helius ``ClientSession`` with the client, fetch strategy and
+   symbol directory built on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from walletdoctor.api.errors import error_middleware
+from walletdoctor.api.stream import stream_wallet
+from walletdoctor.appkeys import (
+    SETTINGS,
+    UPSTREAM,
+    UPSTREAM_SERVICES,
+    WRITER_SETTINGS,
+    UpstreamEndpoints,
+    UpstreamServices,
+)
+from walletdoctor.config import Settings
+from walletdoctor.helius import create_client_session, create_fetcher
+from walletdoctor.helius.assets import TokenDirectory
+from walletdoctor.helius.client import HeliusClient
+from walletdoctor.helius.emulator.server import start_emulator
+from walletdoctor.helius.emulator.settings import EmulatorSettings
+from walletdoctor.sse.writer import StreamWriterSettings
+
+__all__ = ["EMBEDDED_API_KEY", "create_app"]
+
+log = logging.getLogger(__name__)
+
+#: The emulator accepts any key; this one marks requests of the embedded mode.
+EMBEDDED_API_KEY = "embedded-emulator"
+
+
+def create_app(settings: Settings, *, upstream: UpstreamEndpoints | None = None) -> web.Application:
+    """Build the WalletDoctor application.
+
+    Args:
+        settings: validated settings.
+        upstream: where Helius is; by default real Helius with
+            ``settings.helius_api_key``, or the embedded emulator without one.
+            Tests pass an emulator they started themselves.
+    """
+    app = web.Application(middlewares=[error_middleware])
+    app[SETTINGS] = settings
+    app[WRITER_SETTINGS] = StreamWriterSettings(
+        heartbeat_s=settings.heartbeat_s,
+        retry_ms=settings.retry_ms,
+        write_timeout_s=settings.write_timeout_s,
+        stream_timeout_s=settings.stream_timeout_s,
+    )
+    if upstream is not None:
+        app[UPSTREAM] = upstream
+    else:
+        app.cleanup_ctx.append(_upstream_endpoints)
+    app.cleanup_ctx.append(_upstream_services)
+    app.router.add_get("/v4/wallet/{address}/stream", stream_wallet)
+    return app
+
+
+async def _upstream_endpoints(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if settings.helius_api_key is not None:
+        app[UPSTREAM] = UpstreamEndpoints(
+            api_url=settings.helius_api_url,
+            rpc_url=settings.helius_rpc_url,
+            api_key=settings.helius_api_key.get_secret_value(),
+            embedded=False,
+        )
+        log.info("upstream: Helius at %s", settings.helius_api_url)
+        yield
+        return
+    emulator_settings = EmulatorSettings(
+        rpc_latency_s=settings.emulator_rpc_latency_s,
+        das_latency_s=settings.emulator_rpc_latency_s,
+        enhanced_latency_s=settings.emulator_enhanced_latency_s,
+    )
+    async with start_emulator(emulator_settings) as (base_url, _emulator_app):
+        app[UPSTREAM] = UpstreamEndpoints(
+            api_url=base_url, rpc_url=base_url, api_key=EMBEDDED_API_KEY, embedded=True
+        )
+        log.info(
+            "no HELIUS_API_KEY set: serving the bundled real wallet from the embedded Helius emulator at %s",
+            base_url,
+        )
+        yield
+
+
+async def _upstream_services(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    upstream = app[UPSTREAM]
+    session = create_client_session(settings.helius_connections)
+    try:
+        client = HeliusClient.from_settings(
+            session, settings, api_url=upstream.api_url, rpc_url=upstream.rpc_url, api_key=upstream.api_key
+        )
+        app[UPSTREAM_SERVICES] = UpstreamServices(
+            client=client, fetcher=create_fetcher(settings, client), tokens=TokenDirectory(client)
+        )
+        yield
+    finally:
+        await session.close()

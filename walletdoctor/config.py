@@ -1,0 +1,107 @@
+"""Settings, read once from the environment (or a ``.env`` file) and validated at start-up.
+
+Every tunable is a named default here; nothing else in the package reads
+``os.environ``. Environment variable names are the upper-case field names
+(``HELIUS_API_KEY``, ``PORT``, ``HEARTBEAT_S`` ...).
+"""
+
+from __future__ import annotations
+
+import enum
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_HEARTBEAT_S",
+    "DEFAULT_PORT",
+    "FetchStrategy",
+    "HistoryVocabulary",
+    "Settings",
+]
+
+DEFAULT_PORT = 8080
+#: Heartbeat when a stream is otherwise quiet; below nginx's 60 s
+#: ``proxy_read_timeout`` and the usual 30 s proxy idle limits (FACTS 4).
+DEFAULT_HEARTBEAT_S = 10.0
+DEFAULT_BATCH_SIZE = 100
+MAX_BATCH_SIZE = 1000
+
+
+class FetchStrategy(str, enum.Enum):
+    """How the history is fetched from Helius (see ``walletdoctor.helius.fetch``)."""
+
+    PIPELINED = "pipelined"
+    HISTORY = "history"
+
+
+class HistoryVocabulary(str, enum.Enum):
+    """Parameter names of ``GET /v0/addresses/{address}/transactions``.
+
+    Helius renamed ``before``/``until`` to ``before-signature``/``after-signature``
+    on 2025-12-21 (FACTS 1.2); both are still met in the field.
+    """
+
+    SIGNATURE = "signature"
+    LEGACY = "legacy"
+
+
+class Settings(BaseSettings):
+    """WalletDoctor's configuration.
+
+    Units are in the names: ``_s`` seconds, ``_ms`` milliseconds, ``_rps``
+    requests per second.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    env: str = Field(default="development", pattern="^(development|production)$")
+    host: str = "0.0.0.0"
+    port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    helius_api_key: SecretStr | None = None
+    #: Enhanced Transactions API host (FACTS 1.2: api-mainnet.helius-rpc.com).
+    helius_api_url: str = "https://api-mainnet.helius-rpc.com"
+    #: JSON-RPC and DAS host.
+    helius_rpc_url: str = "https://mainnet.helius-rpc.com"
+    #: Per-process limit on Enhanced API and DAS calls; Helius' Business plan
+    #: allows 50/s, Developer 10/s (FACTS 1.6): set it to your plan.
+    helius_rps: float = Field(default=50.0, gt=0)
+    #: Per-process limit on standard RPC calls (Business plan: 200/s).
+    helius_rpc_rps: float = Field(default=200.0, gt=0)
+    helius_timeout_s: float = Field(default=20.0, gt=0)
+    #: Attempts per upstream request (first try included) before giving up.
+    helius_attempts: int = Field(default=6, ge=1)
+    helius_backoff_initial_s: float = Field(default=0.5, ge=0)
+    helius_backoff_max_s: float = Field(default=8.0, ge=0)
+    helius_connections: int = Field(default=256, ge=1)
+    fetch_strategy: FetchStrategy = FetchStrategy.PIPELINED
+    history_vocabulary: HistoryVocabulary = HistoryVocabulary.SIGNATURE
+    #: Bound on "Failed to find events ... set before-signature" continuations
+    #: in a row (FACTS 1.3), so a sparse history cannot loop forever.
+    history_max_continuations: int = Field(default=20, ge=0)
+    #: Parse batches (100 signatures each) in flight or waiting per stream.
+    parse_window: int = Field(default=16, ge=1)
+
+    heartbeat_s: float = Field(default=DEFAULT_HEARTBEAT_S, gt=0)
+    #: ``retry:`` hint sent at the start of every stream (WHATWG SSE reconnection time).
+    retry_ms: int = Field(default=3000, ge=0)
+    #: Events buffered between a stream's pipeline and its writer.
+    stream_queue_size: int = Field(default=8, ge=1)
+    #: A write that does not complete in this time drops the client.
+    write_timeout_s: float = Field(default=30.0, gt=0)
+    #: Longest a stream may stay open (``STREAM_TIMEOUT``).
+    stream_timeout_s: float = Field(default=600.0, gt=0)
+    #: Seconds aiohttp waits for open handlers when the process stops.
+    shutdown_timeout_s: float = Field(default=10.0, ge=0)
+
+    #: Latency model of the embedded emulator used when no HELIUS_API_KEY is set.
+    emulator_rpc_latency_s: float = Field(default=0.150, ge=0)
+    emulator_enhanced_latency_s: float = Field(default=0.600, ge=0)
+
+    @property
+    def uses_emulator(self) -> bool:
+        """True when no Helius key is configured: the server embeds the emulator."""
+        return self.helius_api_key is None

@@ -1,0 +1,93 @@
+"""What a fetch strategy is: it walks a wallet's history and hands over transactions in order.
+
+Two strategies implement :class:`TransactionFetcher`:
+
+- :class:`~walletdoctor.helius.pipelined.PipelinedFetcher` (default):
+  signatures first, then parse batches in parallel. Helius' own advice for
+  complete histories (FACTS 1.3).
+- :class:`~walletdoctor.helius.history.HistoryFetcher`: the paged
+  ``/v0/addresses/{address}/transactions`` endpoint.
+
+Both deliver enhanced transactions newest first, in the wallet's history
+order, to an awaited ``sink``; awaiting the sink is the backpressure that
+keeps a slow stream from fetching ahead without bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+__all__ = ["FetchProgress", "Sink", "TimeWindow", "TransactionFetcher"]
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """Inclusive block-time bounds in unix seconds; ``None`` is open-ended."""
+
+    since: int | None = None
+    until: int | None = None
+
+    def is_after(self, timestamp: int | None) -> bool:
+        """True when ``timestamp`` is newer than ``until`` (skip it, keep going)."""
+        return self.until is not None and timestamp is not None and timestamp > self.until
+
+    def is_before(self, timestamp: int | None) -> bool:
+        """True when ``timestamp`` is older than ``since`` (newest-first walk: stop here)."""
+        return self.since is not None and timestamp is not None and timestamp < self.since
+
+
+@dataclass(slots=True)
+class FetchProgress:
+    """How far a fetch has come; read by the stream's ``progress`` events.
+
+    Attributes:
+        pages_fetched: upstream list pages read (signature or history pages).
+        transactions_scanned: transactions handed to the sink, plus those
+            skipped without parsing (failed transactions, outside the window).
+        signatures_listed: signatures known so far (pipelined strategy).
+        listing_done: every signature of the history (or window) is known.
+        transactions_missing: signatures Helius never returned a transaction for.
+        oldest_timestamp: block time of the oldest transaction seen so far.
+    """
+
+    pages_fetched: int = 0
+    transactions_scanned: int = 0
+    signatures_listed: int = 0
+    listing_done: bool = False
+    transactions_missing: int = 0
+    oldest_timestamp: int | None = None
+
+    def percentage(self, window: TimeWindow, now: int) -> float | None:
+        """Completion in percent, ``None`` while it cannot be known.
+
+        Exact once the signature listing is done; before that, estimated from
+        how far back in the time window the walk has come, when ``since`` is set.
+        """
+        if self.listing_done:
+            if not self.signatures_listed:
+                return 100.0
+            return round(min(100.0, 100.0 * self.transactions_scanned / self.signatures_listed), 1)
+        if window.since is not None and self.oldest_timestamp is not None:
+            newest = window.until if window.until is not None else now
+            span = max(1, newest - window.since)
+            return round(min(99.0, max(0.0, 100.0 * (newest - self.oldest_timestamp) / span)), 1)
+        return None
+
+
+Sink = Callable[[list[dict[str, Any]], FetchProgress], Awaitable[None]]
+
+
+class TransactionFetcher(Protocol):
+    """A fetch strategy."""
+
+    async def run(self, address: str, window: TimeWindow, sink: Sink) -> FetchProgress:
+        """Walk ``address``'s history newest first, awaiting ``sink`` with each
+        run of enhanced transactions in order; return the final progress.
+
+        Raises :class:`~walletdoctor.helius.errors.HeliusError` when the
+        upstream fails after retries; cancellation stops every request at once.
+        """
+

@@ -1,0 +1,150 @@
+"""The pipelined fetch strategy: list signatures ahead, parse batches in parallel, emit in order.
+
+Helius' remedy for incomplete history pages (FACTS 1.3): page
+``getSignaturesForAddress`` (1,000 a page, ``before`` cursor), parse the
+signatures 100 at a time with ``POST /v0/transactions``, and ask again for
+any signature an answer left out. The parse requests of one stream run
+concurrently, bounded by a window of batches, under the client's
+per-process rate limit; results are handed on strictly in history order.
+
+Timeline of one stream (window = 3)::
+
+    listing   [page 1: sig 0..999]------[page 2]------ ...
+    parsing      [b0][b1][b2]  (window full: listing waits)
+    sink              b0 -> b1 -> b2 -> b3 ...   (in order, awaited)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from walletdoctor.helius.client import MAX_PARSE_BATCH, MAX_SIGNATURE_PAGE, HeliusClient
+from walletdoctor.helius.fetch import FetchProgress, Sink, TimeWindow
+
+__all__ = ["DEFAULT_PARSE_WINDOW", "DEFAULT_REFETCH_ROUNDS", "PipelinedFetcher"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PARSE_WINDOW = 16
+#: Extra requests for signatures a parse answer left out before giving up on them.
+DEFAULT_REFETCH_ROUNDS = 3
+
+_ParseJob = tuple["asyncio.Task[list[dict[str, Any]]]", int]
+
+
+class PipelinedFetcher:
+    """Signatures first, then concurrent batch parsing; see the module docstring.
+
+    Args:
+        client: the process's Helius client (its rate limit is shared by all streams).
+        window: parse batches in flight or waiting for the sink, per stream;
+            bounds both upstream concurrency and memory (window x 100 transactions).
+        parse_batch: signatures per ``POST /v0/transactions`` (<= 100).
+        signature_page: signatures per ``getSignaturesForAddress`` page (<= 1,000).
+        refetch_rounds: how often to re-ask for signatures an answer omitted.
+    """
+
+    def __init__(
+        self,
+        client: HeliusClient,
+        *,
+        window: int = DEFAULT_PARSE_WINDOW,
+        parse_batch: int = MAX_PARSE_BATCH,
+        signature_page: int = MAX_SIGNATURE_PAGE,
+        refetch_rounds: int = DEFAULT_REFETCH_ROUNDS,
+    ) -> None:
+        if not 1 <= parse_batch <= MAX_PARSE_BATCH:
+            raise ValueError(f"parse_batch must be 1..{MAX_PARSE_BATCH}")
+        if not 1 <= signature_page <= MAX_SIGNATURE_PAGE:
+            raise ValueError(f"signature_page must be 1..{MAX_SIGNATURE_PAGE}")
+        self._client = client
+        self._window = max(1, window)
+        self._parse_batch = parse_batch
+        self._signature_page = signature_page
+        self._refetch_rounds = refetch_rounds
+
+    async def run(self, address: str, window: TimeWindow, sink: Sink) -> FetchProgress:
+        """Fetch ``address``'s history (see :class:`~walletdoctor.helius.fetch.TransactionFetcher`).
+
+        Raises the first :class:`~walletdoctor.helius.errors.HeliusError` of any
+        request (the others are cancelled), or whatever ``sink`` raises.
+        """
+        progress = FetchProgress()
+        jobs: asyncio.Queue[_ParseJob | None] = asyncio.Queue(maxsize=self._window)
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._list(address, window, jobs, progress, group))
+                while (job := await jobs.get()) is not None:
+                    task, covered = job
+                    transactions = await task
+                    progress.transactions_scanned += covered
+                    if transactions:
+                        progress.oldest_timestamp = transactions[-1].get("timestamp", progress.oldest_timestamp)
+                    await sink(transactions, progress)
+        except BaseExceptionGroup as group_error:
+            raise _first_error(group_error) from None
+        return progress
+
+    async def _list(
+        self,
+        address: str,
+        window: TimeWindow,
+        jobs: asyncio.Queue[_ParseJob | None],
+        progress: FetchProgress,
+        group: asyncio.TaskGroup,
+    ) -> None:
+        batch: list[str] = []
+        skipped = 0
+        before: str | None = None
+        while True:
+            page = await self._client.get_signatures(address, before=before, limit=self._signature_page)
+            progress.pages_fetched += 1
+            reached_since = False
+            for info in page:
+                block_time = info.get("blockTime")
+                if window.is_before(block_time):
+                    reached_since = True
+                    break
+                progress.signatures_listed += 1
+                if window.is_after(block_time) or info.get("err") is not None:
+                    # Out of the window, or failed on chain: no trade can come of it.
+                    skipped += 1
+                    continue
+                batch.append(info["signature"])
+                if len(batch) == self._parse_batch:
+                    await jobs.put((group.create_task(self._parse(batch, progress)), len(batch) + skipped))
+                    batch, skipped = [], 0
+            if reached_since or len(page) < self._signature_page:
+                break
+            before = page[-1]["signature"]
+        if batch or skipped:
+            await jobs.put((group.create_task(self._parse(batch, progress)), len(batch) + skipped))
+        progress.listing_done = True
+        await jobs.put(None)
+
+    async def _parse(self, signatures: list[str], progress: FetchProgress) -> list[dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        wanted = set(signatures)
+        missing = signatures
+        for _ in range(1 + self._refetch_rounds):
+            if not missing:
+                break
+            for transaction in await self._client.parse_transactions(missing):
+                signature = transaction.get("signature")
+                if signature in wanted:
+                    found[signature] = transaction
+            missing = [s for s in signatures if s not in found]
+        if missing:
+            progress.transactions_missing += len(missing)
+            log.warning("Helius returned no transaction for %d signatures after retries", len(missing))
+        return [found[s] for s in signatures if s in found]
+
+
+def _first_error(group_error: BaseExceptionGroup) -> BaseException:
+    """The first leaf error of a TaskGroup failure (the one that cancelled the others)."""
+    error: BaseException = group_error
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
