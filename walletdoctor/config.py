@@ -83,7 +83,10 @@ class Settings(BaseSettings):
     #: in a row (FACTS 1.3), so a sparse history cannot loop forever.
     history_max_continuations: int = Field(default=20, ge=0)
     #: Parse batches (100 signatures each) in flight or waiting per stream.
-    parse_window: int = Field(default=16, ge=1)
+    #: Keeping the rate limit busy takes rps x latency in flight (50/s x 0.6 s
+    #: = 30); a stream whose client reads slowly holds at most this many
+    #: parsed batches (about 3 MB per 10 batches of real transactions).
+    parse_window: int = Field(default=32, ge=1)
 
     heartbeat_s: float = Field(default=DEFAULT_HEARTBEAT_S, gt=0)
     #: ``retry:`` hint sent at the start of every stream (WHATWG SSE reconnection time).

@@ -65,7 +65,8 @@ def export_swaps(shared_data_dir: Path) -> dict[str, ExportSwap]:
 
 @pytest.fixture(scope="module")
 def page(shared_data_dir: Path) -> list[dict[str, Any]]:
-    return _load(shared_data_dir, "3JoVBiQE_address_transactions_page1.json")
+    transactions: list[dict[str, Any]] = _load(shared_data_dir, "3JoVBiQE_address_transactions_page1.json")
+    return transactions
 
 
 def test_page_swaps_match_the_export(page: list[dict[str, Any]], export_swaps: dict[str, ExportSwap]) -> None:
@@ -90,8 +91,11 @@ def test_page_non_swaps_yield_no_trade(page: list[dict[str, Any]], export_swaps:
 
 
 def test_multi_hop_sell_is_lub_for_sol_not_helius_usdc_for_sol(page: list[dict[str, Any]]) -> None:
-    """Regression: ``5g5rkbqii8...`` is described by Helius (``description`` and
-    ``events.swap``) as USDC -> SOL; the wallet sold lub, USDC was a middle hop."""
+    """Regression: Helius calls the lub sell ``5g5rkbqii8...`` a USDC -> SOL swap.
+
+    Both its ``description`` and its ``events.swap`` say so; the wallet sold
+    lub, and USDC was a middle hop of the route.
+    """
     (tx,) = [tx for tx in page if tx["signature"].startswith("5g5rkbqii8")]
     assert "11.493485 USDC for 0.077849895 SOL" in tx["description"]
     assert tx["events"]["swap"]["tokenInputs"][0]["mint"] != LUB_MINT
@@ -136,8 +140,11 @@ def test_partial_samples_match_the_export(shared_data_dir: Path, export_swaps: d
 
 
 def test_pump_amm_buy_reports_the_pool_leg(shared_data_dir: Path) -> None:
-    """``5k9gGESAP5...``: 1.97802592 wSOL to the pool plus two 0.000987039 fee
-    legs; the export reports the pool leg (1.978026) and the fee legs are fees."""
+    """``5k9gGESAP5...``: the amount given is the pool leg, the fee legs are fees.
+
+    1.97802592 wSOL go to the pool plus two 0.000987039 fee legs; the export
+    reports the pool leg (1.978026).
+    """
     samples = _load(shared_data_dir, "3JoVBiQE_partial_samples.json")["without_swap_event"]
     (tx,) = [tx for tx in samples if tx["signature"].startswith("5k9gGESAP5")]
 

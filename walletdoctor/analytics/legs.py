@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from walletdoctor.solana import LAMPORTS_PER_SOL, NATIVE_SOL_MINT, SOL_DECIMALS
 
@@ -49,12 +49,16 @@ UNSCALED_WSOL_THRESHOLD = Decimal(100_000)
 
 _LAMPORTS = Decimal(LAMPORTS_PER_SOL)
 _ZERO = Decimal(0)
-_MAX_EXPONENT = 24
+#: A u64 raw amount is below 2e19; a larger UI amount is garbage, and int()
+#: of a huge exponent would cost memory.
+_MAX_AMOUNT = Decimal("1e25")
 
 
-@dataclass(frozen=True, slots=True)
-class Leg:
+class Leg(NamedTuple):
     """One movement between the wallet's own accounts and another account.
+
+    A named tuple rather than a frozen dataclass: a transaction makes a
+    dozen of these and a tuple is several times cheaper to build.
 
     Attributes:
         mint: the asset; native SOL is reported as the wrapped-SOL mint.
@@ -168,9 +172,9 @@ def wallet_flows(transaction: Mapping[str, Any], wallet: str, network_fee_lampor
             inflows.append(Leg(mint, amount, _party(source_user, source, owners), False))
 
     for item in native_transfers:
-        source, target = item.get("fromUserAccount"), item.get("toUserAccount")
-        source = source if type(source) is str else ""
-        target = target if type(target) is str else ""
+        sender, receiver = item.get("fromUserAccount"), item.get("toUserAccount")
+        source = sender if type(sender) is str else ""
+        target = receiver if type(receiver) is str else ""
         from_own = source in own
         if from_own == (target in own):
             continue
@@ -222,18 +226,24 @@ def _token_transfers(
 def _scan_account_data(
     wallet: str, account_data: list[Mapping[str, Any]], own: set[str], owners: dict[str, str]
 ) -> tuple[dict[str, Decimal], list[tuple[str, int]], bool]:
-    """One pass over ``accountData``: owners and own token accounts, the
-    wallet's exact token changes per mint, every non-zero lamport change, and
-    whether the wallet itself is listed."""
+    """One pass over ``accountData``.
+
+    Learns owners and own token accounts; returns the wallet's exact token
+    changes per mint, every non-zero lamport change, and whether the wallet
+    itself is listed.
+    """
     changes: dict[str, Decimal] = {}
     lamport_changes: list[tuple[str, int]] = []
     wallet_listed = False
     for entry in account_data:
         account = entry.get("account")
-        if type(account) is str:
-            if account == wallet:
-                wallet_listed = True
-            lamports = _integer(entry.get("nativeBalanceChange"))
+        if account == wallet:
+            wallet_listed = True
+        # Most of a swap's thirty-odd entries are programs with no change at
+        # all: test for zero before any parsing.
+        lamports = entry.get("nativeBalanceChange")
+        if lamports and type(account) is str:
+            lamports = lamports if type(lamports) is int else _integer(lamports)
             if lamports:
                 lamport_changes.append((account, lamports))
         token_changes = entry.get("tokenBalanceChanges")
@@ -293,7 +303,7 @@ def _ui_amount(value: Any) -> Decimal | None:
     if isinstance(value, float):
         text = repr(value)
     elif isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value) if value > 0 else None
+        return Decimal(value) if 0 < value < _MAX_AMOUNT else None
     elif isinstance(value, str):
         text = value
     else:
@@ -302,15 +312,17 @@ def _ui_amount(value: Any) -> Decimal | None:
         amount = Decimal(text)
     except InvalidOperation:
         return None
-    # A u64 raw amount is below 2e19; anything far beyond is garbage, and
-    # int() of a huge exponent would cost memory.
-    return amount if amount.is_finite() and amount > 0 and amount.adjusted() <= _MAX_EXPONENT else None
+    return amount if amount.is_finite() and 0 < amount < _MAX_AMOUNT else None
 
 
 def _integer(value: Any) -> int | None:
     """An integer from a JSON integer, a whole float, or a decimal-digit string."""
+    if type(value) is int:
+        return value
+    if isinstance(value, bool):
+        return None
     if isinstance(value, int):
-        return None if isinstance(value, bool) else value
+        return int(value)
     if isinstance(value, str):
         digits = value[1:] if value[:1] in ("-", "+") else value
         return int(value) if digits.isdecimal() and digits.isascii() and len(digits) <= 40 else None

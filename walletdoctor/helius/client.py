@@ -141,8 +141,11 @@ class HeliusClient:
         self._api_url = api_url.rstrip("/")
         self._rpc_url = rpc_url.rstrip("/")
         self._key_params = {"api-key": api_key}
-        self._enhanced_limit = AsyncLimiter(rps, 1.0)
-        self._rpc_limit = AsyncLimiter(rpc_rps, 1.0)
+        # One request per 1/rps seconds, no burst: a bucket of `rps` would let
+        # up to 2 x rps through in some 1 s span and earn 429s from a
+        # sliding-window limit such as Helius' (each costing a Retry-After).
+        self._enhanced_limit = AsyncLimiter(1, 1.0 / rps)
+        self._rpc_limit = AsyncLimiter(1, 1.0 / rpc_rps)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._attempts = attempts
         self._backoff = wait_exponential_jitter(multiplier=backoff_initial_s, max=backoff_max_s, jitter=backoff_initial_s)

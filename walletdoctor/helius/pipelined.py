@@ -9,8 +9,8 @@ per-process rate limit; results are handed on strictly in history order.
 
 Timeline of one stream (window = 3)::
 
-    listing   [page 1: sig 0..999]------[page 2]------ ...
-    parsing      [b0][b1][b2]  (window full: listing waits)
+    listing   [page 1: sig 0..999][page 2] ...   (up to `lookahead` batches ahead)
+    parsing      [b0][b1][b2]  (window full: the next start waits for the sink)
     sink              b0 -> b1 -> b2 -> b3 ...   (in order, awaited)
 """
 
@@ -23,14 +23,18 @@ from typing import Any
 from walletdoctor.helius.client import MAX_PARSE_BATCH, MAX_SIGNATURE_PAGE, HeliusClient
 from walletdoctor.helius.fetch import FetchProgress, Sink, TimeWindow
 
-__all__ = ["DEFAULT_PARSE_WINDOW", "DEFAULT_REFETCH_ROUNDS", "PipelinedFetcher"]
+__all__ = ["DEFAULT_LISTING_LOOKAHEAD", "DEFAULT_PARSE_WINDOW", "DEFAULT_REFETCH_ROUNDS", "PipelinedFetcher"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PARSE_WINDOW = 16
+DEFAULT_PARSE_WINDOW = 32
+#: Parse batches listed ahead of the parse requests (100 signatures each).
+DEFAULT_LISTING_LOOKAHEAD = 100
 #: Extra requests for signatures a parse answer left out before giving up on them.
 DEFAULT_REFETCH_ROUNDS = 3
 
+#: (signatures to parse, signatures they stand for, skipped ones included)
+_Listed = tuple[list[str], int]
 _ParseJob = tuple["asyncio.Task[list[dict[str, Any]]]", int]
 
 
@@ -44,6 +48,8 @@ class PipelinedFetcher:
         parse_batch: signatures per ``POST /v0/transactions`` (<= 100).
         signature_page: signatures per ``getSignaturesForAddress`` page (<= 1,000).
         refetch_rounds: how often to re-ask for signatures an answer omitted.
+        lookahead: batches of signatures listed ahead of parsing (memory:
+            about 10 KB per batch), so the total is known early.
     """
 
     def __init__(
@@ -54,6 +60,7 @@ class PipelinedFetcher:
         parse_batch: int = MAX_PARSE_BATCH,
         signature_page: int = MAX_SIGNATURE_PAGE,
         refetch_rounds: int = DEFAULT_REFETCH_ROUNDS,
+        lookahead: int = DEFAULT_LISTING_LOOKAHEAD,
     ) -> None:
         if not 1 <= parse_batch <= MAX_PARSE_BATCH:
             raise ValueError(f"parse_batch must be 1..{MAX_PARSE_BATCH}")
@@ -64,6 +71,7 @@ class PipelinedFetcher:
         self._parse_batch = parse_batch
         self._signature_page = signature_page
         self._refetch_rounds = refetch_rounds
+        self._lookahead = max(1, lookahead)
 
     async def run(self, address: str, window: TimeWindow, sink: Sink) -> FetchProgress:
         """Fetch ``address``'s history (see :class:`~walletdoctor.helius.fetch.TransactionFetcher`).
@@ -72,10 +80,12 @@ class PipelinedFetcher:
         request (the others are cancelled), or whatever ``sink`` raises.
         """
         progress = FetchProgress()
+        listed: asyncio.Queue[_Listed | None] = asyncio.Queue(maxsize=self._lookahead)
         jobs: asyncio.Queue[_ParseJob | None] = asyncio.Queue(maxsize=self._window)
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self._list(address, window, jobs, progress, group))
+                group.create_task(self._list(address, window, listed, progress))
+                group.create_task(self._launch(listed, jobs, progress, group))
                 while (job := await jobs.get()) is not None:
                     task, covered = job
                     transactions = await task
@@ -88,13 +98,13 @@ class PipelinedFetcher:
         return progress
 
     async def _list(
-        self,
-        address: str,
-        window: TimeWindow,
-        jobs: asyncio.Queue[_ParseJob | None],
-        progress: FetchProgress,
-        group: asyncio.TaskGroup,
+        self, address: str, window: TimeWindow, listed: asyncio.Queue[_Listed | None], progress: FetchProgress
     ) -> None:
+        """Page signatures into batches of ``parse_batch``, up to ``lookahead`` batches ahead.
+
+        Listing runs ahead of parsing so that the total, and with it an exact
+        percentage, is known early; signatures are small (about 100 bytes each).
+        """
         batch: list[str] = []
         skipped = 0
         before: str | None = None
@@ -114,14 +124,27 @@ class PipelinedFetcher:
                     continue
                 batch.append(info["signature"])
                 if len(batch) == self._parse_batch:
-                    await jobs.put((group.create_task(self._parse(batch, progress)), len(batch) + skipped))
+                    await listed.put((batch, len(batch) + skipped))
                     batch, skipped = [], 0
             if reached_since or len(page) < self._signature_page:
                 break
             before = page[-1]["signature"]
         if batch or skipped:
-            await jobs.put((group.create_task(self._parse(batch, progress)), len(batch) + skipped))
+            await listed.put((batch, len(batch) + skipped))
         progress.listing_done = True
+        await listed.put(None)
+
+    async def _launch(
+        self,
+        listed: asyncio.Queue[_Listed | None],
+        jobs: asyncio.Queue[_ParseJob | None],
+        progress: FetchProgress,
+        group: asyncio.TaskGroup,
+    ) -> None:
+        """Start a parse request per listed batch, at most ``window`` ahead of the sink."""
+        while (item := await listed.get()) is not None:
+            signatures, covered = item
+            await jobs.put((group.create_task(self._parse(signatures, progress)), covered))
         await jobs.put(None)
 
     async def _parse(self, signatures: list[str], progress: FetchProgress) -> list[dict[str, Any]]:

@@ -9,13 +9,20 @@ every upstream request under it.
 Event order: ``progress`` after each fetched run of transactions, a
 ``trades`` event each time ``batch_size`` trades are ready (the last one
 may be short), then ``complete`` -- or ``error`` on failure.
+
+Token symbols are looked up (DAS ``getAssetBatch``) as soon as a run of
+transactions is extracted, while the fetch goes on; runs wait in a short
+ordered stage until their symbols are known, so look-ups cost one round
+trip at the start of a stream instead of one per batch.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
+from collections import deque
 from typing import Any
 
 from walletdoctor.analytics.extraction import extract_trade
@@ -28,9 +35,14 @@ from walletdoctor.helius.fetch import FetchProgress, TransactionFetcher
 from walletdoctor.sse.event import EventName
 from walletdoctor.streams.session import StreamSession
 
-__all__ = ["TradePipeline"]
+__all__ = ["NAMING_LOOKAHEAD", "TradePipeline"]
 
 log = logging.getLogger(__name__)
+
+#: Runs of transactions whose symbol look-ups may be in flight at once.
+NAMING_LOOKAHEAD = 8
+
+_Symbols = dict[str, str | None]
 
 
 class TradePipeline:
@@ -47,7 +59,11 @@ class TradePipeline:
         self._fetcher = fetcher
         self._tokens = tokens
         self._pending: list[Trade] = []
+        self._symbols: _Symbols = {}
+        #: Extracted runs waiting for their symbols: (trades, look-up, progress event data).
+        self._stage: deque[tuple[list[Trade], asyncio.Task[_Symbols], dict[str, Any]]] = deque()
         self._batches = 0
+        self._sent = 0
         self._tally = TradeTally()
 
     async def run(self) -> None:
@@ -60,6 +76,8 @@ class TradePipeline:
         session = self._session
         try:
             progress = await self._fetcher.run(session.params.wallet, session.params.window, self._on_transactions)
+            while self._stage:
+                await self._publish_staged()
             await self._flush(has_more=False)
             await session.publish(EventName.COMPLETE, self._complete(progress))
         except HeliusError as error:
@@ -68,7 +86,7 @@ class TradePipeline:
                 StreamFailure(
                     ErrorCode.UPSTREAM_UNAVAILABLE,
                     "the transaction history provider is unavailable; try again shortly",
-                    {"trades_sent": self._tally.trades - len(self._pending)},
+                    {"trades_sent": self._sent},
                 )
             )
         except WalletDoctorError as error:
@@ -76,18 +94,31 @@ class TradePipeline:
         except Exception:
             log.exception("stream %s: pipeline failed", session.stream_id)
             await self._fail(StreamFailure(ErrorCode.INTERNAL_ERROR, "internal error"))
+        finally:
+            # Cancellation or failure: no look-up may outlive the stream.
+            for _, lookup, _ in self._stage:
+                lookup.cancel()
 
     async def _on_transactions(self, transactions: list[dict[str, Any]], progress: FetchProgress) -> None:
         wallet = self._session.params.wallet
-        for transaction in transactions:
-            trade = extract_trade(transaction, wallet)
-            if trade is not None:
-                self._pending.append(trade)
-                self._tally.add(trade)
+        trades = [trade for trade in (extract_trade(t, wallet) for t in transactions) if trade is not None]
+        for trade in trades:
+            self._tally.add(trade)
+        mints = {m for t in trades for m in (t.token_in_mint, t.token_out_mint)}
+        lookup = asyncio.ensure_future(self._tokens.symbols(mints))
+        self._stage.append((trades, lookup, self._progress(progress)))
+        while len(self._stage) > NAMING_LOOKAHEAD or (self._stage and self._stage[0][1].done()):
+            await self._publish_staged()
+
+    async def _publish_staged(self) -> None:
+        trades, lookup, progress_data = self._stage[0]
+        self._symbols.update(await lookup)
+        self._stage.popleft()
+        self._pending.extend(trades)
         batch_size = self._session.params.batch_size
         while len(self._pending) >= batch_size:
             await self._publish_batch(batch_size, has_more=True)
-        await self._session.publish(EventName.PROGRESS, self._progress(progress))
+        await self._session.publish(EventName.PROGRESS, progress_data)
 
     async def _flush(self, *, has_more: bool) -> None:
         if self._pending:
@@ -95,9 +126,10 @@ class TradePipeline:
 
     async def _publish_batch(self, size: int, *, has_more: bool) -> None:
         batch, self._pending = self._pending[:size], self._pending[size:]
-        symbols = await self._tokens.symbols({m for t in batch for m in (t.token_in_mint, t.token_out_mint)})
+        symbols = self._symbols
         self._batches += 1
-        sent = self._tally.trades - len(self._pending)
+        self._sent += len(batch)
+        sent = self._sent
         await self._session.publish(
             EventName.TRADES,
             {

@@ -1,13 +1,16 @@
-"""A transaction under construction: transfers in, a Helius ``EnhancedTransaction`` out.
+"""A transaction under construction, and the plain transactions built with it alone.
 
 :class:`TransactionDraft` books every native and token transfer into the
 balance deltas it implies, so that ``accountData`` always agrees with
-``nativeTransfers`` and ``tokenTransfers``: the fee payer's
-``nativeBalanceChange`` is native in - native out - fee, a token account's
-``rawTokenAmount`` is its net token movement, and a wSOL account's lamports
-move with its tokens (wrapping and unwrapping leave it at zero). It also
-writes the instructions that would have made those transfers (compute
-budget, system and token transfers as inner instructions of a DEX call).
+``nativeTransfers`` and ``tokenTransfers`` (:func:`inconsistencies` checks
+a transaction against those rules): the fee payer's ``nativeBalanceChange``
+is native in - native out - fee, a token account's ``rawTokenAmount`` is
+its net token movement, and a wSOL account's lamports move with its tokens
+(wrapping and unwrapping leave it at zero). It also writes the instructions
+that would have made those transfers (compute budget, system and token
+transfers as inner instructions of a program call). DEX shapes build on it
+in :mod:`~walletdoctor.helius.emulator.shapes`; plain transfers, account
+closes and bare program calls are here.
 
 Units: raw integers throughout (lamports for SOL); only
 ``tokenTransfers[].tokenAmount`` is a UI number, as Helius sends it.
@@ -24,7 +27,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from walletdoctor.solana import NATIVE_SOL_MINT, SOL_DECIMALS
+from walletdoctor.solana import NATIVE_SOL_MINT, SOL_DECIMALS, WELL_KNOWN_SYMBOLS
 
 __all__ = [
     "ATA_RENT",
@@ -35,9 +38,13 @@ __all__ = [
     "TransactionDraft",
     "b58encode",
     "balance_change",
+    "close_account_transaction",
     "derive_address",
     "inconsistencies",
+    "leg_symbol",
+    "program_call_transaction",
     "token_account",
+    "transfer_transaction",
     "ui_text",
 ]
 
@@ -107,13 +114,19 @@ class Header:
 
 def _ui(raw: int, decimals: int) -> int | float:
     # Helius serialises from JavaScript numbers: whole values carry no ".0".
-    whole, rest = divmod(raw, 10**decimals)
-    return whole if not rest else raw / 10**decimals
+    scale: int = 10**decimals
+    whole, rest = divmod(raw, scale)
+    return whole if not rest else raw / scale
 
 
 def ui_text(raw: int, decimals: int) -> str:
     """``raw`` in UI units as plain decimal text without trailing zeros (``1980000000, 9`` -> ``"1.98"``)."""
     return format(Decimal(raw).scaleb(-decimals).normalize(), "f")
+
+
+def leg_symbol(leg: Leg) -> str:
+    """How Helius descriptions name ``leg``'s asset: well-known symbol, else the leg's, else the mint."""
+    return WELL_KNOWN_SYMBOLS.get(leg.mint) or leg.symbol or leg.mint
 
 
 def _u64(value: int) -> bytes:
@@ -267,7 +280,7 @@ def inconsistencies(tx: Mapping[str, Any], unscaled_wsol: bool = False) -> list[
     tokens); every token account's ``rawTokenAmount`` is tokens in - out
     (+ native in - out for a wSOL account). UI amounts are scaled back with
     the decimals the balance changes declare (9 for wSOL, or raw when
-    ``unscaled_wsol``). Recorded Helius data need not follow these rules:
+    ``unscaled_wsol``), with the slack of a double's 53 bits. Recorded Helius data need not follow these rules:
     Photon's wrap, for one, shows no native transfer.
     """
     decimals = {c["mint"]: c["rawTokenAmount"]["decimals"] for a in tx["accountData"] for c in a["tokenBalanceChanges"]}
@@ -298,6 +311,45 @@ def inconsistencies(tx: Mapping[str, Any], unscaled_wsol: bool = False) -> list[
     stated = {(c["tokenAccount"], c["mint"]): int(c["rawTokenAmount"]["tokenAmount"])
               for a in tx["accountData"] for c in a["tokenBalanceChanges"]}
     expected = {key: delta for key, delta in tokens.items() if delta}
-    if stated != expected:
+    # UI floats carry 53 bits: beyond 2**53 raw units they round, as Helius' own do.
+    if stated.keys() != expected.keys() or any(abs(stated[k] - v) > abs(v) >> 50 for k, v in expected.items()):
         problems.append(f"token balance changes {stated} but transfers say {expected}")
     return problems
+
+
+def transfer_transaction(header: Header, natives: list[tuple[str, str, int]],
+                         tokens: list[tuple[str, str, Leg]]) -> dict[str, Any]:
+    """A plain transfer: ``natives`` are (from, to, lamports), ``tokens`` (from owner, to owner, leg).
+
+    Token accounts are the owners' derived ones. Type ``TRANSFER``, source
+    ``SYSTEM_PROGRAM`` when SOL moves, else ``SOLANA_PROGRAM_LIBRARY``.
+    """
+    tx = TransactionDraft(header)
+    for source, dest, lamports in natives:
+        tx.sol(source, dest, lamports)
+    for source, dest, leg in tokens:
+        tx.token((source, dest), (token_account(source, leg.mint), token_account(dest, leg.mint)), leg)
+    moves = [(s, d, Leg(NATIVE_SOL_MINT, n, SOL_DECIMALS)) for s, d, n in natives] + list(tokens)
+    if len(moves) == 1:
+        source, dest, leg = moves[0]
+        description = f"{source} transferred {ui_text(leg.raw, leg.decimals)} {leg_symbol(leg)} to {dest}."
+    elif tokens or len({s for s, _, _ in natives}) > 1:
+        description = ""
+    else:
+        total = sum(n for _, _, n in natives)
+        description = f"{natives[0][0]} transferred a total {ui_text(total, SOL_DECIMALS)} SOL to multiple accounts."
+    return tx.finish("TRANSFER", "SYSTEM_PROGRAM" if natives else "SOLANA_PROGRAM_LIBRARY", description)
+
+
+def close_account_transaction(header: Header, account: str) -> dict[str, Any]:
+    """``CLOSE_ACCOUNT``: the fee payer closes an empty token account and gets its rent back."""
+    tx = TransactionDraft(header)
+    tx.close(account, header.fee_payer, ATA_RENT)
+    return tx.finish("CLOSE_ACCOUNT", "SOLANA_PROGRAM_LIBRARY")
+
+
+def program_call_transaction(header: Header, program: str, source: str = "UNKNOWN") -> dict[str, Any]:
+    """``UNKNOWN``: one call of ``program`` by the fee payer that moves nothing but the fee."""
+    tx = TransactionDraft(header)
+    tx.call(program, [header.fee_payer])
+    return tx.finish("UNKNOWN", source)

@@ -41,11 +41,28 @@ from typing import Any
 
 import orjson
 
-from walletdoctor.helius.emulator import shapes
+from walletdoctor.helius.emulator import draft, shapes
 from walletdoctor.helius.emulator.draft import Header, Leg, derive_address
-from walletdoctor.solana import NATIVE_SOL_MINT, SOL_DECIMALS, USDC_MINT, USD_STABLECOIN_MINTS, WELL_KNOWN_SYMBOLS
+from walletdoctor.solana import (
+    NATIVE_SOL_MINT,
+    SOL_DECIMALS,
+    USDC_MINT,
+    USDT_MINT,
+    WELL_KNOWN_SYMBOLS,
+)
 
-__all__ = ["DEX_SOURCES", "REAL_WALLET", "build_fixture", "clean_label", "main", "write_fixture"]
+__all__ = [
+    "DEFAULT_EXPORT",
+    "DEFAULT_OUT",
+    "DEFAULT_PAGE",
+    "DEFAULT_SAMPLES",
+    "DEX_SOURCES",
+    "REAL_WALLET",
+    "build_fixture",
+    "clean_label",
+    "main",
+    "write_fixture",
+]
 
 REAL_WALLET = "3JoVBiQEA2QKsq7TzW5ez5jVRtbbYgTNijoZzp5qgkr2"
 #: Export ``dex`` -> Helius ``source``. Photon routes through Raydium (page 1 says
@@ -162,7 +179,7 @@ def _known_decimals(page: list[dict[str, Any]], samples: dict[str, Any] | None) 
 
 
 def _timestamp(text: str) -> int:
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+    return int(datetime.fromisoformat(text).timestamp())
 
 
 def _header(row: dict[str, str], fee_payer: str, fee: int) -> Header:
@@ -186,7 +203,9 @@ def _swap(export: _Export, row: dict[str, str], new_account: bool) -> tuple[dict
         swap_event=_chance(signature, "swap-event") < _SWAP_EVENT_SHARE, unscaled_wsol=unscaled,
         new_token_account=new_account, photon_fee=photon,
         tip=_PHOTON_TIP if photon else _TIPS[picks[1] % len(_TIPS)])
-    source = DEX_SOURCES[dex]
+    source = DEX_SOURCES.get(dex)
+    if source is None:
+        raise ValueError(f"unknown dex {dex!r} in {signature}")
     if not against_sol:
         return shapes.jupiter_swap(spec, source), unscaled
     if dex == "PumpFun" and not native:
@@ -199,10 +218,15 @@ def _swap(export: _Export, row: dict[str, str], new_account: bool) -> tuple[dict
 
 
 def _hop(export: _Export, row: dict[str, str], gave: Leg, got: Leg, usd: Decimal) -> Leg:
-    """The intermediate leg of a routed swap: USDC worth the trade, or SOL between two tokens."""
-    stable = {gave.mint, got.mint} & USD_STABLECOIN_MINTS
-    if NATIVE_SOL_MINT in (gave.mint, got.mint) and not stable:
-        return Leg(USDC_MINT, max(int(usd.scaleb(6)), 1), 6)
+    """The intermediate leg of a routed swap, worth the trade's USD value.
+
+    USDC between SOL and a token (USDT between SOL and USDC), SOL between
+    two tokens, at the SOL price of the nearest export row.
+    """
+    mints = {gave.mint, got.mint}
+    if NATIVE_SOL_MINT in mints:
+        stable = USDT_MINT if USDC_MINT in mints else USDC_MINT
+        return Leg(stable, max(int(usd.scaleb(6)), 1), 6)
     lamports = usd / export.sol_price(int(row["block"])) * 10**SOL_DECIMALS
     return Leg(NATIVE_SOL_MINT, max(int(lamports), 1), SOL_DECIMALS)
 
@@ -220,7 +244,7 @@ def _transfer(export: _Export, rows: list[dict[str, str]]) -> dict[str, Any]:
     senders = [row["from"] for row in rows]
     payer = REAL_WALLET if REAL_WALLET in senders else senders[0]
     fee = 5000 + _PRIORITY_FEES[_digest(signature, "choices")[0] % 3]
-    return shapes.transfer_transaction(_header(rows[0], payer, fee), natives, tokens)
+    return draft.transfer_transaction(_header(rows[0], payer, fee), natives, tokens)
 
 
 def _other(export: _Export, row: dict[str, str]) -> dict[str, Any]:
@@ -231,11 +255,12 @@ def _other(export: _Export, row: dict[str, str]) -> dict[str, Any]:
                 for key in ("token0", "token1") if Decimal(row[f"{key}_amount"] or 0) > 0]
         pool = row["from"] if row["from"] not in ("", REAL_WALLET) else \
             derive_address("lp-pool", row["token0_address"], row["token1_address"])
-        return shapes.liquidity_transaction(header, pool, legs, row["type"] == "add", DEX_SOURCES[row["dex"]])
+        source = DEX_SOURCES.get(row["dex"], "UNKNOWN")
+        return shapes.liquidity_transaction(header, pool, legs, row["type"] == "add", source)
     if row["tx_type"] == "contract_interaction":
-        return shapes.program_call_transaction(header, row["contract_address"])
+        return draft.program_call_transaction(header, row["contract_address"])
     if row["tx_type"] == "close_token_account":
-        return shapes.close_account_transaction(header, derive_address("closed-token-account", row["tx_hash"]))
+        return draft.close_account_transaction(header, derive_address("closed-token-account", row["tx_hash"]))
     raise ValueError(f"unknown tx_type {row['tx_type']!r} in {row['tx_hash']}")
 
 
@@ -282,8 +307,9 @@ def build_fixture(export_rows: list[dict[str, str]], page: list[dict[str, Any]],
     assets.setdefault(NATIVE_SOL_MINT, {"symbol": "SOL", "name": "Wrapped SOL", "decimals": SOL_DECIMALS})
     for tx in transactions:
         for transfer in tx["tokenTransfers"]:
-            assets.setdefault(transfer["mint"], {"symbol": "", "name": "",
-                                                 "decimals": export.decimals_of(transfer["mint"])})
+            mint = transfer["mint"]
+            assets.setdefault(mint, {"symbol": WELL_KNOWN_SYMBOLS.get(mint, ""), "name": "",
+                                     "decimals": export.decimals_of(mint)})
     return {"address": REAL_WALLET, "transactions": transactions, "assets": assets,
             "quirks": {"unscaled_wsol": unscaled}}
 

@@ -15,9 +15,8 @@ in :mod:`walletdoctor.helius.emulator.draft`.
 - :func:`jupiter_swap`: two hops through an intermediate mint held by the
   router (also what token-to-token swaps use).
 - :func:`amm_swap`: one pool, wSOL legs (Orca, OKX, boop.fun, unknown).
-- :func:`transfer_transaction`, :func:`liquidity_transaction`,
-  :func:`close_account_transaction`, :func:`program_call_transaction`: the
-  wallet's other activity, none of which looks like a swap of the wallet.
+- :func:`liquidity_transaction`: deposits and withdrawals, which never look
+  like a swap of the wallet.
 
 In every swap the legs the wallet gives and gets are exactly
 ``SwapSpec.gave`` and ``SwapSpec.got`` (Meteora splits the given one in two
@@ -31,31 +30,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from walletdoctor.helius.emulator.draft import (
-    ATA_RENT,
     TOKEN_PROGRAM,
     Header,
     Leg,
     TransactionDraft,
     balance_change,
     derive_address,
+    leg_symbol,
     token_account,
     ui_text,
 )
-from walletdoctor.solana import NATIVE_SOL_MINT, SOL_DECIMALS, USDC_MINT, WELL_KNOWN_SYMBOLS
+from walletdoctor.solana import NATIVE_SOL_MINT, SOL_DECIMALS, USDC_MINT
 
 __all__ = [
     "SwapSpec",
-    "auxiliary_mints",
     "amm_swap",
-    "close_account_transaction",
+    "auxiliary_mints",
     "jupiter_swap",
     "liquidity_transaction",
     "meteora_swap",
-    "program_call_transaction",
     "pump_amm_swap",
     "pump_fun_swap",
     "raydium_swap",
-    "transfer_transaction",
 ]
 
 SOL = NATIVE_SOL_MINT
@@ -130,13 +126,9 @@ class SwapSpec:
         return self.gave.mint == SOL
 
 
-def _symbol(leg: Leg) -> str:
-    return WELL_KNOWN_SYMBOLS.get(leg.mint) or leg.symbol or leg.mint
-
-
 def _description(wallet: str, gave: Leg, got: Leg) -> str:
-    return f"{wallet} swapped {ui_text(gave.raw, gave.decimals)} {_symbol(gave)} for " \
-           f"{ui_text(got.raw, got.decimals)} {_symbol(got)}"
+    return f"{wallet} swapped {ui_text(gave.raw, gave.decimals)} {leg_symbol(gave)} for " \
+           f"{ui_text(got.raw, got.decimals)} {leg_symbol(got)}"
 
 
 def _swap_event(spec: SwapSpec, accounts: dict[str, str], inner: list[dict[str, Any]] | None) -> dict[str, Any]:
@@ -205,13 +197,12 @@ def pump_amm_swap(spec: SwapSpec, source: str = "PUMP_AMM") -> dict[str, Any]:
     fee = Leg(SOL, sol.raw * 499 // 1_000_000 if spec.buys else sol.raw * 5015 // 10_000_000, SOL_DECIMALS)
     payer = (w, wsol) if spec.buys else (pool, quote)
     if spec.buys:
-        tx.top()
         tx.sol(w, wsol, sol.raw + 2 * fee.raw)
-        tx.call(_PUMP_AMM, [pool, w, token.mint, SOL, mine, wsol, base, quote, protocol, creator], token.raw, sol.raw)
+    tx.call(_PUMP_AMM, [pool, w, token.mint, SOL, mine, wsol, base, quote, protocol, creator], token.raw, sol.raw)
+    if spec.buys:
         tx.token((pool, w), (base, mine), token)
         tx.token((w, pool), (wsol, quote), sol)
     else:
-        tx.call(_PUMP_AMM, [pool, w, token.mint, SOL, mine, wsol, base, quote, protocol, creator], token.raw, sol.raw)
         tx.token((w, pool), (mine, base), token)
         tx.token((pool, w), (quote, wsol), sol)
     tx.token((payer[0], protocol), (payer[1], protocol_wsol), fee)
@@ -262,7 +253,8 @@ def meteora_swap(spec: SwapSpec, source: str = "METEORA") -> dict[str, Any]:
     mine_of = {SOL: wsol, token.mint: mine}
     if spec.buys:
         tx.sol(w, wsol, sol.raw)
-    if not hashlib.blake2b(token.mint.encode(), digest_size=1).digest()[0] & 1:
+    # A hash bit of the mint picks the kind; SPLAT (4Uf883...), of both real samples, gets a dynamic pool.
+    if hashlib.blake2b(token.mint.encode(), digest_size=1).digest()[0] & 1:
         pair = derive_address("meteora-dlmm-pair", token.mint)
         tx.call(_METEORA_DLMM, [pair, w, mine, wsol, token_account(pair, token.mint), token_account(pair, SOL)],
                 given.raw, got.raw)
@@ -306,7 +298,6 @@ def raydium_swap(spec: SwapSpec, source: str = "RAYDIUM") -> dict[str, Any]:
     tx.hold_wsol(w, temp)
     mine = _mine(tx, spec, token.mint)
     hop = spec.hop if token.mint != USDC_MINT else None
-    tx.top()
     if spec.buys:
         tx.sol(w, temp, sol.raw)
     tx.call(_PHOTON if spec.photon_fee else _RAYDIUM_V4,
@@ -351,7 +342,6 @@ def jupiter_swap(spec: SwapSpec, source: str = "JUPITER") -> dict[str, Any]:
     first = derive_address("route-pool", spec.gave.mint, hop.mint)
     second = derive_address("route-pool", hop.mint, spec.got.mint)
     middle = token_account(_JUPITER_AUTHORITY, hop.mint)
-    tx.top()
     if spec.gave.mint == SOL:
         tx.sol(w, wsol, spec.gave.raw)
     tx.call(_JUPITER, [TOKEN_PROGRAM, _JUPITER_AUTHORITY, w, given, middle, got, first, second], spec.gave.raw, spec.got.raw)
@@ -376,7 +366,6 @@ def amm_swap(spec: SwapSpec, source: str) -> dict[str, Any]:
     wsol = token_account(w, SOL)
     tx.hold_wsol(w, wsol)
     mine = _mine(tx, spec, token.mint)
-    tx.top()
     if spec.buys:
         tx.sol(w, wsol, sol.raw)
     tx.call(_AMM_PROGRAMS.get(source, _RAYDIUM_V4), [pool, w, mine, wsol], spec.gave.raw, spec.got.raw)
@@ -386,30 +375,6 @@ def amm_swap(spec: SwapSpec, source: str) -> dict[str, Any]:
     if not spec.buys:
         tx.close(wsol, w, sol.raw)
     return _finish(tx, spec, source, {token.mint: mine})
-
-
-def transfer_transaction(header: Header, natives: list[tuple[str, str, int]],
-                         tokens: list[tuple[str, str, Leg]]) -> dict[str, Any]:
-    """A plain transfer: ``natives`` are (from, to, lamports), ``tokens`` (from owner, to owner, leg).
-
-    Token accounts are the owners' derived ones. Type ``TRANSFER``, source
-    ``SYSTEM_PROGRAM`` when SOL moves, else ``SOLANA_PROGRAM_LIBRARY``.
-    """
-    tx = TransactionDraft(header)
-    for source, dest, lamports in natives:
-        tx.sol(source, dest, lamports)
-    for source, dest, leg in tokens:
-        tx.token((source, dest), (token_account(source, leg.mint), token_account(dest, leg.mint)), leg)
-    moves = [(s, d, Leg(SOL, n, SOL_DECIMALS)) for s, d, n in natives] + list(tokens)
-    if len(moves) == 1:
-        source, dest, leg = moves[0]
-        description = f"{source} transferred {ui_text(leg.raw, leg.decimals)} {_symbol(leg)} to {dest}."
-    elif tokens or len({s for s, _, _ in natives}) > 1:
-        description = ""
-    else:
-        total = sum(n for _, _, n in natives)
-        description = f"{natives[0][0]} transferred a total {ui_text(total, SOL_DECIMALS)} SOL to multiple accounts."
-    return tx.finish("TRANSFER", "SYSTEM_PROGRAM" if natives else "SOLANA_PROGRAM_LIBRARY", description)
 
 
 def liquidity_transaction(header: Header, pool: str, legs: list[Leg], adding: bool, source: str) -> dict[str, Any]:
@@ -433,17 +398,3 @@ def liquidity_transaction(header: Header, pool: str, legs: list[Leg], adding: bo
         if not adding and leg.mint == SOL:
             tx.close(wsol, w, leg.raw)
     return tx.finish("ADD_LIQUIDITY" if adding else "WITHDRAW_LIQUIDITY", source)
-
-
-def close_account_transaction(header: Header, account: str) -> dict[str, Any]:
-    """``CLOSE_ACCOUNT``: the fee payer closes an empty token account and gets its rent back."""
-    tx = TransactionDraft(header)
-    tx.close(account, header.fee_payer, ATA_RENT)
-    return tx.finish("CLOSE_ACCOUNT", "SOLANA_PROGRAM_LIBRARY")
-
-
-def program_call_transaction(header: Header, program: str, source: str = "UNKNOWN") -> dict[str, Any]:
-    """``UNKNOWN``: one call of ``program`` by the fee payer that moves nothing but the fee."""
-    tx = TransactionDraft(header)
-    tx.call(program, [header.fee_payer])
-    return tx.finish("UNKNOWN", source)

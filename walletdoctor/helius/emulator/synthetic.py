@@ -28,10 +28,16 @@ from typing import Any
 
 import base58
 
-from walletdoctor.helius.emulator import shapes
+from walletdoctor.helius.emulator import draft, shapes
 from walletdoctor.helius.emulator.draft import Header, Leg, b58encode, derive_address
 from walletdoctor.helius.emulator.history import AssetInfo, SignatureInfo
-from walletdoctor.solana import NATIVE_SOL_MINT, SOL_DECIMALS, USDC_MINT, WELL_KNOWN_SYMBOLS, validate_address
+from walletdoctor.solana import (
+    NATIVE_SOL_MINT,
+    SOL_DECIMALS,
+    USDC_MINT,
+    WELL_KNOWN_SYMBOLS,
+    validate_address,
+)
 
 __all__ = ["MAX_SIZE", "SyntheticWallet"]
 
@@ -89,8 +95,8 @@ class SyntheticWallet:
     def _token(self, k: int) -> _Token:
         d = self._hash(b"token", k.to_bytes(2, "big"))
         symbol = "".join(_SYLLABLES[b % len(_SYLLABLES)] for b in d[:2 + d[2] % 2])
-        # 1e-6 .. 1e-2 lamports per raw unit: 1e3 .. 1e7 tokens per SOL, memecoin-like.
-        return _Token(b58encode(d), symbol, 10 ** (-6 + 4 * d[3] / 255))
+        # 1e-4 .. 1e-1 lamports per raw unit: 1e4 .. 1e7 tokens per SOL, as pump.fun coins trade.
+        return _Token(b58encode(d), symbol, 10 ** (-4 + 3 * d[3] / 255))
 
     @property
     def address(self) -> str:
@@ -184,10 +190,10 @@ class SyntheticWallet:
         if kind == 3:
             token = self._tokens[d[15] % _TOKENS]
             leg = Leg(token.mint, 1_000_000 * (1 + d[16]), _TOKEN_DECIMALS, token.symbol)
-            return shapes.transfer_transaction(Header(header.signature, header.slot, header.timestamp, other),
+            return draft.transfer_transaction(Header(header.signature, header.slot, header.timestamp, other),
                                                [], [(other, self._address, leg)])
         lamports = int(10_000_000 * 1000 ** (d[17] / 255))
         if kind == 0:
-            return shapes.transfer_transaction(header, [(self._address, other, lamports)], [])
-        return shapes.transfer_transaction(Header(header.signature, header.slot, header.timestamp, other),
+            return draft.transfer_transaction(header, [(self._address, other, lamports)], [])
+        return draft.transfer_transaction(Header(header.signature, header.slot, header.timestamp, other),
                                            [(other, self._address, lamports)], [])
