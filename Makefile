@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: serve test install install-test
+.PHONY: serve test install install-test redis-server
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,5 +19,9 @@ install-test: $(BIN)/python
 serve: install
 	$(BIN)/walletdoctor serve
 
-test: install-test
+# The tests start their own redis-server; install Debian's where it is missing.
+redis-server:
+	@command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+test: install-test redis-server
 	$(BIN)/python -m pytest

@@ -66,7 +66,7 @@ async def test_history_pages_in_both_vocabularies(client: HeliusClient, emulator
     for vocabulary in HistoryVocabulary:
         signatures: list[str] = []
         before = None
-        while (page := await client.address_transactions(wallet, before=before, vocabulary=vocabulary)).transactions:
+        while (page := await client.address_transactions(wallet, cursor=before, vocabulary=vocabulary)).transactions:
             signatures += [t["signature"] for t in page.transactions]
             before = signatures[-1]
         walks.append(signatures)
@@ -79,7 +79,7 @@ async def test_search_period_answer_becomes_a_resume_hint(client: HeliusClient, 
     emulator.settings.update({"search_error_as_404": as_404, "history_search_window": 5})
     page = await client.address_transactions(wallet, transaction_type="NFT_SALE")
     assert page.transactions == []
-    assert page.resume_before is not None and len(page.resume_before) > 60
+    assert page.resume_from is not None and len(page.resume_from) > 60
 
 
 async def test_asset_batch_keeps_order_and_nulls(client: HeliusClient) -> None:

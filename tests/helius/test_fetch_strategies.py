@@ -13,7 +13,7 @@ from walletdoctor.helius.client import HeliusClient, create_client_session
 from walletdoctor.helius.emulator.app import EMULATOR_BOOK
 from walletdoctor.helius.emulator.settings import Endpoint
 from walletdoctor.helius.errors import SearchExhausted
-from walletdoctor.helius.fetch import FetchProgress, TimeWindow
+from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, TimeWindow
 from walletdoctor.helius.history import HistoryFetcher
 from walletdoctor.helius.pipelined import PipelinedFetcher
 
@@ -157,3 +157,40 @@ async def test_history_continuations_are_bounded(client: HeliusClient, emulator:
             wallet, TimeWindow(), Collector()
         )
     assert emulator.stats.endpoints[Endpoint.ENHANCED_HISTORY].requests == 4
+
+
+@pytest.mark.parametrize(
+    "fetcher",
+    [
+        lambda client: PipelinedFetcher(client, window=4),
+        lambda client: HistoryFetcher(client, vocabulary=HistoryVocabulary.SIGNATURE),
+        lambda client: HistoryFetcher(client, vocabulary=HistoryVocabulary.LEGACY),
+    ],
+    ids=["pipelined", "history", "history-legacy"],
+)
+async def test_oldest_first_is_the_reverse_of_newest_first(
+    client: HeliusClient, emulator: Emulator, fetcher: Any
+) -> None:
+    wallet = emulator.synthetic("oldest-first", 1234)
+    newest, oldest = Collector(), Collector()
+    await fetcher(client).run(wallet, TimeWindow(), newest)
+    await fetcher(client).run(wallet, TimeWindow(), oldest, HistoryOrder.ASC)
+    assert oldest.signatures == newest.signatures[::-1]
+    assert len(oldest.signatures) > 1000
+
+
+async def test_oldest_first_respects_the_time_window(client: HeliusClient, emulator: Emulator) -> None:
+    wallet = emulator.synthetic("oldest-first-window", 800)
+    everything = Collector()
+    await HistoryFetcher(client).run(wallet, TimeWindow(), everything, HistoryOrder.ASC)
+    times = [t["timestamp"] for t in everything.transactions]
+    window = TimeWindow(since=times[200], until=times[600])
+    for fetcher in (PipelinedFetcher(client), HistoryFetcher(client)):
+        windowed = Collector()
+        await fetcher.run(wallet, window, windowed, HistoryOrder.ASC)
+        # The pipelined strategy skips failed transactions before parsing them.
+        assert [t["signature"] for t in windowed.transactions if not t.get("transactionError")] == [
+            t["signature"]
+            for t in everything.transactions
+            if window.since <= t["timestamp"] <= window.until and not t.get("transactionError")  # type: ignore[operator]
+        ]

@@ -67,7 +67,11 @@ class Trade:
         token_in / token_out: symbols where known, else ``None`` (the wire
             form then falls back to the mint).
         value_usd: USD value of the trade, ``None`` when unpriced.
-        pnl_usd: realized P&L of a sell in USD, ``None`` until known.
+        pnl_usd / pnl_sol: realized P&L of a sell in USD / SOL, ``None`` until
+            known (only streams in ascending order know it as they go).
+        sol_price_usd: SOL's USD price at the trade's time, ``None`` when
+            unknown; used to express values and fees in both currencies, not
+            sent on the wire.
     """
 
     signature: str
@@ -83,6 +87,8 @@ class Trade:
     token_out: str | None = None
     value_usd: Decimal | None = None
     pnl_usd: Decimal | None = None
+    pnl_sol: Decimal | None = None
+    sol_price_usd: Decimal | None = None
 
     @property
     def side(self) -> Side:
@@ -125,6 +131,7 @@ class Trade:
             "value_usd": None if self.value_usd is None else _decimal_text(self.value_usd),
             "fee_sol": _decimal_text(self.fee_sol),
             "pnl_usd": None if self.pnl_usd is None else _decimal_text(self.pnl_usd),
+            "pnl_sol": None if self.pnl_sol is None else _decimal_text(self.pnl_sol),
         }
 
 

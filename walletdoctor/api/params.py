@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from walletdoctor.config import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE
 from walletdoctor.errors import ErrorCode, InvalidRequest
-from walletdoctor.helius.fetch import TimeWindow
+from walletdoctor.helius.fetch import HistoryOrder, TimeWindow
 from walletdoctor.solana import InvalidAddressError, validate_address
 from walletdoctor.streams.session import StreamParams
 
@@ -14,7 +14,8 @@ __all__ = ["parse_stream_params"]
 
 
 def parse_stream_params(address: str, query: Mapping[str, str]) -> StreamParams:
-    """Validate ``address`` and the query (``batch_size`` 1..1000, ``since``/``until`` unix seconds).
+    """Validate ``address`` and the query: ``batch_size`` 1..1000, ``since``/``until``
+    (unix seconds), ``order`` (``desc`` newest first, default; ``asc`` oldest first).
 
     Raises:
         InvalidRequest: ``INVALID_ADDRESS`` for anything but a base58 32-byte
@@ -31,7 +32,12 @@ def parse_stream_params(address: str, query: Mapping[str, str]) -> StreamParams:
     until = _optional_int_param(query, "until")
     if since is not None and until is not None and since > until:
         raise InvalidRequest(ErrorCode.INVALID_REQUEST, "since must not be after until", {"parameter": "since"})
-    return StreamParams(wallet=wallet, batch_size=batch_size, window=TimeWindow(since, until))
+    raw_order = query.get("order") or HistoryOrder.DESC.value
+    try:
+        order = HistoryOrder(raw_order)
+    except ValueError:
+        raise InvalidRequest(ErrorCode.INVALID_REQUEST, "order must be asc or desc", {"parameter": "order"}) from None
+    return StreamParams(wallet=wallet, batch_size=batch_size, window=TimeWindow(since, until), order=order)
 
 
 def _int_param(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

@@ -74,13 +74,13 @@ class HistoryPage:
     """One answer of the history endpoint.
 
     Attributes:
-        transactions: enhanced transactions, newest first (empty at the end).
-        resume_before: set when Helius found nothing in its search window and
+        transactions: enhanced transactions in the order asked for (empty at the end).
+        resume_from: set when Helius found nothing in its search window and
             asks to continue from this signature ("Failed to find events").
     """
 
     transactions: list[dict[str, Any]]
-    resume_before: str | None = None
+    resume_from: str | None = None
 
 
 RetryHook = Callable[[str, BaseException], None]
@@ -219,21 +219,33 @@ class HeliusClient:
         self,
         address: str,
         *,
-        before: str | None = None,
+        cursor: str | None = None,
         limit: int = MAX_HISTORY_PAGE,
         vocabulary: HistoryVocabulary = HistoryVocabulary.SIGNATURE,
+        oldest_first: bool = False,
         transaction_type: str | None = None,
     ) -> HistoryPage:
-        """``GET /v0/addresses/{address}/transactions``: one page, newest first.
+        """``GET /v0/addresses/{address}/transactions``: one page of the history.
 
-        ``before`` is sent as ``before-signature`` or, with the legacy
-        vocabulary, ``before`` (FACTS 1.2). The "Failed to find events ... set
-        before(-signature) to <sig>" answer, as HTTP 200 or 404, becomes a
-        page with ``resume_before`` set instead of an error (FACTS 1.3).
+        Newest first, ``cursor`` is sent as ``before-signature`` or, with the
+        legacy vocabulary, ``before`` (FACTS 1.2). Oldest first
+        (``sort-order=asc``, current vocabulary only) sends it as
+        ``after-signature``. The "Failed to find events ... set
+        before(-signature) to <sig>" answer, as HTTP 200 or 404, becomes a page
+        with ``resume_from`` set instead of an error (FACTS 1.3).
+
+        Raises:
+            ValueError: oldest first with the legacy vocabulary, which has no sort order.
         """
         params: dict[str, str] = {"limit": str(limit)}
-        if before:
-            params["before-signature" if vocabulary is HistoryVocabulary.SIGNATURE else "before"] = before
+        if oldest_first:
+            if vocabulary is HistoryVocabulary.LEGACY:
+                raise ValueError("the legacy history parameters cannot sort oldest first")
+            params["sort-order"] = "asc"
+            if cursor:
+                params["after-signature"] = cursor
+        elif cursor:
+            params["before-signature" if vocabulary is HistoryVocabulary.SIGNATURE else "before"] = cursor
         if transaction_type:
             params["type"] = transaction_type
         body = await self._call(
@@ -248,7 +260,7 @@ class HeliusClient:
             hint = _search_hint(body)
             if hint is None:
                 raise InvalidResponse("history answer is neither a list nor a search hint", endpoint="enhanced_history")
-            return HistoryPage([], resume_before=hint)
+            return HistoryPage([], resume_from=hint)
         return HistoryPage(_transaction_list(body, "enhanced_history"))
 
     async def get_asset_batch(self, mints: Sequence[str]) -> list[dict[str, Any] | None]:

@@ -8,19 +8,32 @@ Two strategies implement :class:`TransactionFetcher`:
 - :class:`~walletdoctor.helius.history.HistoryFetcher`: the paged
   ``/v0/addresses/{address}/transactions`` endpoint.
 
-Both deliver enhanced transactions newest first, in the wallet's history
-order, to an awaited ``sink``; awaiting the sink is the backpressure that
-keeps a slow stream from fetching ahead without bound.
+Both deliver enhanced transactions in history order, newest first or
+oldest first, to an awaited ``sink``; awaiting the sink is the
+backpressure that keeps a slow stream from fetching ahead without bound.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 
-__all__ = ["FetchProgress", "Sink", "TimeWindow", "TransactionFetcher"]
+__all__ = ["FetchProgress", "HistoryOrder", "Sink", "TimeWindow", "TransactionFetcher"]
+
+
+class HistoryOrder(str, enum.Enum):
+    """The order transactions reach the sink: newest first (Helius' own) or oldest first.
+
+    Newest first needs no look-ahead and gives the first trades soonest;
+    oldest first lets cost basis be computed as the stream goes, at the price
+    of listing every signature before the first parse.
+    """
+
+    DESC = "desc"
+    ASC = "asc"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +96,11 @@ Sink = Callable[[list[dict[str, Any]], FetchProgress], Awaitable[None]]
 class TransactionFetcher(Protocol):
     """A fetch strategy."""
 
-    async def run(self, address: str, window: TimeWindow, sink: Sink) -> FetchProgress:
-        """Walk ``address``'s history newest first, awaiting ``sink`` with each
-        run of enhanced transactions in order; return the final progress.
+    async def run(
+        self, address: str, window: TimeWindow, sink: Sink, order: HistoryOrder = HistoryOrder.DESC
+    ) -> FetchProgress:
+        """Walk ``address``'s history in ``order``, awaiting ``sink`` with each
+        run of enhanced transactions in that order; return the final progress.
 
         Raises :class:`~walletdoctor.helius.errors.HeliusError` when the
         upstream fails after retries; cancellation stops every request at once.

@@ -13,10 +13,12 @@ list to compare with), which is why the pipelined strategy is the default.
 
 from __future__ import annotations
 
+from typing import Any
+
 from walletdoctor.config import HistoryVocabulary
 from walletdoctor.helius.client import MAX_HISTORY_PAGE, HeliusClient
 from walletdoctor.helius.errors import SearchExhausted
-from walletdoctor.helius.fetch import FetchProgress, Sink, TimeWindow
+from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, Sink, TimeWindow
 
 __all__ = ["DEFAULT_MAX_CONTINUATIONS", "HistoryFetcher"]
 
@@ -52,53 +54,74 @@ class HistoryFetcher:
         self._transaction_type = transaction_type
         self._page_size = page_size
 
-    async def run(self, address: str, window: TimeWindow, sink: Sink) -> FetchProgress:
+    async def run(
+        self, address: str, window: TimeWindow, sink: Sink, order: HistoryOrder = HistoryOrder.DESC
+    ) -> FetchProgress:
         """Fetch ``address``'s history (see :class:`~walletdoctor.helius.fetch.TransactionFetcher`).
+
+        Oldest first uses Helius' ``sort-order=asc``; with the legacy
+        vocabulary, which has none, the history is walked newest first and
+        handed over reversed at the end (it is then held in memory).
 
         Raises:
             SearchExhausted: more than ``max_continuations`` search-period answers in a row.
             HeliusError: any other upstream failure after retries.
         """
+        if order is HistoryOrder.ASC and self._vocabulary is HistoryVocabulary.LEGACY:
+            held: list[dict[str, Any]] = []
+
+            async def hold(transactions: list[dict[str, Any]], progress: FetchProgress) -> None:
+                held.extend(transactions)
+
+            progress = await self._walk(address, window, hold, oldest_first=False)
+            if held:
+                await sink(held[::-1], progress)
+            return progress
+        return await self._walk(address, window, sink, oldest_first=order is HistoryOrder.ASC)
+
+    async def _walk(self, address: str, window: TimeWindow, sink: Sink, *, oldest_first: bool) -> FetchProgress:
         progress = FetchProgress()
-        before: str | None = None
+        cursor: str | None = None
         continuations = 0
         while True:
             page = await self._client.address_transactions(
                 address,
-                before=before,
+                cursor=cursor,
                 limit=self._page_size,
                 vocabulary=self._vocabulary,
+                oldest_first=oldest_first,
                 transaction_type=self._transaction_type,
             )
             progress.pages_fetched += 1
-            if page.resume_before is not None:
+            if page.resume_from is not None:
                 continuations += 1
                 if continuations > self._max_continuations:
                     raise SearchExhausted(
                         f"more than {self._max_continuations} search-period continuations",
                         endpoint="enhanced_history",
                     )
-                before = page.resume_before
+                cursor = page.resume_from
                 continue
             continuations = 0
             if not page.transactions:
                 break
-            before = page.transactions[-1]["signature"]
+            cursor = page.transactions[-1]["signature"]
             kept = []
-            reached_since = False
+            past_window = False
             for transaction in page.transactions:
                 timestamp = transaction.get("timestamp")
-                if window.is_before(timestamp):
-                    reached_since = True
+                # Newest first ends below `since`; oldest first ends above `until`.
+                if window.is_before(timestamp) if not oldest_first else window.is_after(timestamp):
+                    past_window = True
                     break
-                if not window.is_after(timestamp):
+                if not (window.is_after(timestamp) or window.is_before(timestamp)):
                     kept.append(transaction)
             progress.signatures_listed += len(page.transactions)
             progress.transactions_scanned += len(page.transactions)
             progress.oldest_timestamp = page.transactions[-1].get("timestamp", progress.oldest_timestamp)
             if kept:
                 await sink(kept, progress)
-            if reached_since:
+            if past_window:
                 break
         progress.listing_done = True
         return progress

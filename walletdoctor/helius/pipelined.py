@@ -21,7 +21,7 @@ import logging
 from typing import Any
 
 from walletdoctor.helius.client import MAX_PARSE_BATCH, MAX_SIGNATURE_PAGE, HeliusClient
-from walletdoctor.helius.fetch import FetchProgress, Sink, TimeWindow
+from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, Sink, TimeWindow
 
 __all__ = ["DEFAULT_LISTING_LOOKAHEAD", "DEFAULT_PARSE_WINDOW", "DEFAULT_REFETCH_ROUNDS", "PipelinedFetcher"]
 
@@ -73,8 +73,13 @@ class PipelinedFetcher:
         self._refetch_rounds = refetch_rounds
         self._lookahead = max(1, lookahead)
 
-    async def run(self, address: str, window: TimeWindow, sink: Sink) -> FetchProgress:
+    async def run(
+        self, address: str, window: TimeWindow, sink: Sink, order: HistoryOrder = HistoryOrder.DESC
+    ) -> FetchProgress:
         """Fetch ``address``'s history (see :class:`~walletdoctor.helius.fetch.TransactionFetcher`).
+
+        Oldest first lists every signature of the window before the first parse
+        (signatures only, about 100 bytes each), then parses from the oldest batch.
 
         Raises the first :class:`~walletdoctor.helius.errors.HeliusError` of any
         request (the others are cancelled), or whatever ``sink`` raises.
@@ -84,7 +89,7 @@ class PipelinedFetcher:
         jobs: asyncio.Queue[_ParseJob | None] = asyncio.Queue(maxsize=self._window)
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self._list(address, window, listed, progress))
+                group.create_task(self._list(address, window, listed, progress, order))
                 group.create_task(self._launch(listed, jobs, progress, group))
                 while (job := await jobs.get()) is not None:
                     task, covered = job
@@ -98,7 +103,12 @@ class PipelinedFetcher:
         return progress
 
     async def _list(
-        self, address: str, window: TimeWindow, listed: asyncio.Queue[_Listed | None], progress: FetchProgress
+        self,
+        address: str,
+        window: TimeWindow,
+        listed: asyncio.Queue[_Listed | None],
+        progress: FetchProgress,
+        order: HistoryOrder,
     ) -> None:
         """Page signatures into batches of ``parse_batch``, up to ``lookahead`` batches ahead.
 
@@ -108,6 +118,15 @@ class PipelinedFetcher:
         batch: list[str] = []
         skipped = 0
         before: str | None = None
+        # Oldest first cannot start before the oldest signature is known.
+        held: list[_Listed] | None = [] if order is HistoryOrder.ASC else None
+
+        async def emit(item: _Listed) -> None:
+            if held is None:
+                await listed.put(item)
+            else:
+                held.append(item)
+
         while True:
             page = await self._client.get_signatures(address, before=before, limit=self._signature_page)
             progress.pages_fetched += 1
@@ -124,14 +143,16 @@ class PipelinedFetcher:
                     continue
                 batch.append(info["signature"])
                 if len(batch) == self._parse_batch:
-                    await listed.put((batch, len(batch) + skipped))
+                    await emit((batch, len(batch) + skipped))
                     batch, skipped = [], 0
             if reached_since or len(page) < self._signature_page:
                 break
             before = page[-1]["signature"]
         if batch or skipped:
-            await listed.put((batch, len(batch) + skipped))
+            await emit((batch, len(batch) + skipped))
         progress.listing_done = True
+        for signatures, covered in reversed(held or []):
+            await listed.put((signatures[::-1], covered))
         await listed.put(None)
 
     async def _launch(

@@ -75,7 +75,8 @@ class TradePipeline:
         """
         session = self._session
         try:
-            progress = await self._fetcher.run(session.params.wallet, session.params.window, self._on_transactions)
+            params = session.params
+            progress = await self._fetcher.run(params.wallet, params.window, self._on_transactions, params.order)
             while self._stage:
                 await self._publish_staged()
             await self._flush(has_more=False)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from walletdoctor.config import DEFAULT_BATCH_SIZE
-from walletdoctor.helius.fetch import TimeWindow
+from walletdoctor.helius.fetch import HistoryOrder, TimeWindow
 from walletdoctor.sse.event import EncodedEvent, EventName, encode_event
 
 __all__ = ["StreamParams", "StreamSession"]
@@ -31,11 +31,13 @@ class StreamParams:
         wallet: base58 address, already validated.
         batch_size: trades per ``trades`` event (1..1000).
         window: block-time bounds (unix seconds).
+        order: ``desc`` (newest first, the default) or ``asc`` (oldest first).
     """
 
     wallet: str
     batch_size: int = DEFAULT_BATCH_SIZE
     window: TimeWindow = TimeWindow()
+    order: HistoryOrder = HistoryOrder.DESC
 
 
 class StreamSession:

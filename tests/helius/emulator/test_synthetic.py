@@ -138,7 +138,9 @@ def test_size_costs_nothing_up_front() -> None:
     started = time.perf_counter()
     wallet = SyntheticWallet(ADDRESS, MAX_SIZE)
     assert time.perf_counter() - started < 0.5
-    assert wallet.index_of(wallet.signature_info(MAX_SIZE - 1)["signature"]) == MAX_SIZE - 1
+    oldest = [wallet.signature_info(index) for index in range(MAX_SIZE - 50, MAX_SIZE)]
+    assert wallet.index_of(oldest[-1]["signature"]) == MAX_SIZE - 1
+    assert all(a["slot"] > b["slot"] > 0 and a["blockTime"] > b["blockTime"] > 0 for a, b in pairwise(oldest))
 
 
 def test_generation_is_fast_enough_for_benchmarks(wallet: SyntheticWallet) -> None:

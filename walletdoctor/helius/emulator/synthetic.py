@@ -15,8 +15,9 @@ Signatures encode their index recoverably (64 bytes, base58)::
 
 so they look random from their first character, yet :meth:`index_of`
 decodes one with two hashes and rejects any other wallet's. Time runs
-backwards from 2025-06-29 by 60 s steps plus up to 59 s of jitter (strictly
-decreasing), slots at 2.5 per second.
+backwards from 2025-06-29 in steps of 60 s plus up to 59 s of jitter
+(strictly decreasing), slots at 2.5 per second; above 2.3 M transactions
+the step shrinks so that the oldest slot stays positive.
 """
 
 from __future__ import annotations
@@ -41,11 +42,12 @@ from walletdoctor.solana import (
 
 __all__ = ["MAX_SIZE", "SyntheticWallet"]
 
-#: Largest history: 10 M transactions at one a minute reach back to 2006.
+#: Largest history (a step of 13 s then, back to 2021).
 MAX_SIZE = 10_000_000
 _NEWEST_TIME = 1_751_200_000
 _NEWEST_SLOT = 349_975_000
 _STEP_S = 60
+_SLOTS_PER_SECOND = 2.5
 _TOKENS = 24
 _TOKEN_DECIMALS = 6
 _SOL_USD = 150
@@ -76,6 +78,8 @@ class SyntheticWallet:
             raise ValueError(f"size must be 0..{MAX_SIZE}, got {size}")
         self._address = validate_address(address)
         self._size = size
+        # Seconds per transaction: at least 1 (2.5 slots, so slots strictly decrease too).
+        self._step = max(1, min(_STEP_S, int(_NEWEST_SLOT / _SLOTS_PER_SECOND) // (size + 1)))
         self._key = hashlib.blake2b(b"walletdoctor synthetic wallet\0" + address.encode(), digest_size=32).digest()
         self._tokens = tuple(self._token(k) for k in range(_TOKENS))
         self._counterparties = tuple(derive_address("synthetic-counterparty", address, str(k)) for k in range(8))
@@ -119,8 +123,8 @@ class SyntheticWallet:
 
     def _when(self, index: int, digest: bytes) -> tuple[int, int]:
         """(slot, unix time): both strictly decreasing with the index."""
-        age = index * _STEP_S + digest[31] % _STEP_S
-        return _NEWEST_SLOT - age * 5 // 2, _NEWEST_TIME - age
+        age = index * self._step + digest[31] % self._step
+        return _NEWEST_SLOT - int(age * _SLOTS_PER_SECOND), _NEWEST_TIME - age
 
     def signature_info(self, index: int) -> SignatureInfo:
         """The ``getSignaturesForAddress`` item at ``index`` (0 = newest). Raises IndexError."""
