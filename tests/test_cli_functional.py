@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,18 +12,12 @@ import httpx
 import orjson
 import pytest
 
-from tests.conftest import REAL_WALLET
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.conftest import REAL_WALLET, free_port
 
 
 @pytest.fixture
 def served() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "HELIUS_API_KEY"}
     env |= {"PORT": str(port), "EMULATOR_ENHANCED_LATENCY_S": "0.05", "EMULATOR_RPC_LATENCY_S": "0.01"}
     process = subprocess.Popen(

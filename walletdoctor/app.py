@@ -19,6 +19,7 @@ from walletdoctor.api.errors import error_middleware
 from walletdoctor.api.stream import stream_wallet
 from walletdoctor.appkeys import (
     SETTINGS,
+    STREAMS,
     UPSTREAM,
     UPSTREAM_SERVICES,
     WRITER_SETTINGS,
@@ -32,6 +33,7 @@ from walletdoctor.helius.client import HeliusClient
 from walletdoctor.helius.emulator.server import start_emulator
 from walletdoctor.helius.emulator.settings import EmulatorSettings
 from walletdoctor.sse.writer import StreamWriterSettings
+from walletdoctor.streams.registry import StreamRegistry
 
 __all__ = ["EMBEDDED_API_KEY", "create_app"]
 
@@ -63,8 +65,15 @@ def create_app(settings: Settings, *, upstream: UpstreamEndpoints | None = None)
     else:
         app.cleanup_ctx.append(_upstream_endpoints)
     app.cleanup_ctx.append(_upstream_services)
+    app[STREAMS] = StreamRegistry()
+    app.on_shutdown.append(_end_open_streams)
     app.router.add_get("/v4/wallet/{address}/stream", stream_wallet)
     return app
+
+
+async def _end_open_streams(app: web.Application) -> None:
+    told = app[STREAMS].shut_down(app[SETTINGS].retry_ms)
+    log.info("shutting down: told %d open streams to reconnect elsewhere", told)
 
 
 async def _upstream_endpoints(app: web.Application) -> AsyncIterator[None]:

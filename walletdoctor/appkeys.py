@@ -11,8 +11,9 @@ from walletdoctor.helius.assets import TokenDirectory
 from walletdoctor.helius.client import HeliusClient
 from walletdoctor.helius.fetch import TransactionFetcher
 from walletdoctor.sse.writer import StreamWriterSettings
+from walletdoctor.streams.registry import StreamRegistry
 
-__all__ = ["SETTINGS", "UPSTREAM", "UPSTREAM_SERVICES", "WRITER_SETTINGS", "UpstreamEndpoints", "UpstreamServices"]
+__all__ = ["SETTINGS", "STREAMS", "UPSTREAM", "UPSTREAM_SERVICES", "WRITER_SETTINGS", "UpstreamEndpoints", "UpstreamServices"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +42,4 @@ SETTINGS = web.AppKey("settings", Settings)
 WRITER_SETTINGS = web.AppKey("writer_settings", StreamWriterSettings)
 UPSTREAM = web.AppKey("upstream", UpstreamEndpoints)
 UPSTREAM_SERVICES = web.AppKey("upstream_services", UpstreamServices)
+STREAMS = web.AppKey("streams", StreamRegistry)

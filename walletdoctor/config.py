@@ -88,6 +88,20 @@ class Settings(BaseSettings):
     #: parsed batches (about 3 MB per 10 batches of real transactions).
     parse_window: int = Field(default=32, ge=1)
 
+    #: Birdeye, for historical USD prices; unset means the embedded
+    #: emulator's ``/birdeye`` (recorded prices of the real wallet).
+    birdeye_api_key: SecretStr | None = None
+    birdeye_api_url: str = "https://public-api.birdeye.so"
+    #: Per-process limit on Birdeye requests. 15/s is Birdeye's Starter plan
+    #: (Standard 1/s, Premium 50/s, Business 100/s; per account, across all
+    #: endpoints: docs.birdeye.so "Rate Limiting"): set it to your plan,
+    #: divided by the processes sharing the key.
+    birdeye_rps: float = Field(default=15.0, gt=0)
+    birdeye_timeout_s: float = Field(default=10.0, gt=0)
+    #: Attempts per Birdeye request (first try included); prices are
+    #: optional, so fewer than Helius' before a trade is left unpriced.
+    birdeye_attempts: int = Field(default=3, ge=1)
+
     heartbeat_s: float = Field(default=DEFAULT_HEARTBEAT_S, gt=0)
     #: ``retry:`` hint sent at the start of every stream (WHATWG SSE reconnection time).
     retry_ms: int = Field(default=3000, ge=0)
@@ -103,6 +117,8 @@ class Settings(BaseSettings):
     #: Latency model of the embedded emulator used when no HELIUS_API_KEY is set.
     emulator_rpc_latency_s: float = Field(default=0.150, ge=0)
     emulator_enhanced_latency_s: float = Field(default=0.600, ge=0)
+    #: Latency of the embedded emulator's Birdeye routes (Birdeye publishes none).
+    emulator_birdeye_latency_s: float = Field(default=0.200, ge=0)
 
     @property
     def uses_emulator(self) -> bool:

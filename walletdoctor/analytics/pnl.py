@@ -179,9 +179,7 @@ class Position:
     @property
     def open_amount(self) -> Decimal:
         """Tokens bought and not yet sold."""
-        total = _total(lot.amount for lot in self.lots)
-        assert total is not None
-        return total
+        return _sum(lot.amount for lot in self.lots)
 
     @property
     def open_cost_basis_sol(self) -> Decimal | None:
@@ -215,7 +213,15 @@ class PositionBook:
     order. Raises ``ValueError`` on a negative amount.
     """
 
-    __slots__ = ("method", "positions", "sales", "sales_with_pnl_sol", "sales_with_pnl_usd", "winning_sales")
+    __slots__ = (
+        "judged_sales",
+        "method",
+        "positions",
+        "sales",
+        "sales_with_pnl_sol",
+        "sales_with_pnl_usd",
+        "winning_sales",
+    )
 
     def __init__(self, method: CostBasisMethod = CostBasisMethod.FIFO) -> None:
         self.method = CostBasisMethod(method)
@@ -224,7 +230,8 @@ class PositionBook:
         self.sales = 0
         self.sales_with_pnl_sol = 0
         self.sales_with_pnl_usd = 0
-        #: Sales whose :attr:`Sale.outcome` is positive.
+        #: Sales whose :attr:`Sale.outcome` is known, and those where it is positive.
+        self.judged_sales = 0
         self.winning_sales = 0
 
     def apply(self, entry: BookEntry) -> Sale | None:
@@ -248,12 +255,12 @@ class PositionBook:
     @property
     def realized_pnl_sol(self) -> Decimal:
         """Sum over all tokens of the realized P&L known in SOL."""
-        return _total(p.realized_pnl_sol for p in self.positions.values()) or _ZERO
+        return _sum(p.realized_pnl_sol for p in self.positions.values())
 
     @property
     def realized_pnl_usd(self) -> Decimal:
         """Sum over all tokens of the realized P&L known in USD."""
-        return _total(p.realized_pnl_usd for p in self.positions.values()) or _ZERO
+        return _sum(p.realized_pnl_usd for p in self.positions.values())
 
     def _position(self, mint: str, entry: BookEntry) -> Position:
         position = self.positions.get(mint)
@@ -332,8 +339,10 @@ class PositionBook:
             position.sales_with_pnl_usd += 1
             self.sales_with_pnl_usd += 1
         outcome = sale.outcome
-        if outcome is not None and outcome > 0:
-            self.winning_sales += 1
+        if outcome is not None:
+            self.judged_sales += 1
+            if outcome > 0:
+                self.winning_sales += 1
 
 
 class PnlTracker:
@@ -374,11 +383,11 @@ def _share(cost: Decimal | None, taken: Decimal, amount: Decimal) -> Decimal | N
     return None if cost is None else (cost * taken / amount).quantize(QUANTUM)
 
 
-def _total(values: Iterable[Decimal | None]) -> Decimal | None:
-    total = _ZERO
+def _sum(values: Iterable[Decimal]) -> Decimal:
     with localcontext(_BOOK_CONTEXT):
-        for value in values:
-            if value is None:
-                return None
-            total += value
-    return total
+        return sum(values, _ZERO)
+
+
+def _total(values: Iterable[Decimal | None]) -> Decimal | None:
+    known = list(values)
+    return None if None in known else _sum(v for v in known if v is not None)

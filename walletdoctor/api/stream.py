@@ -7,7 +7,8 @@ import logging
 from aiohttp import web
 
 from walletdoctor.api.params import parse_stream_params
-from walletdoctor.appkeys import SETTINGS, UPSTREAM_SERVICES, WRITER_SETTINGS
+from walletdoctor.appkeys import SETTINGS, STREAMS, UPSTREAM_SERVICES, WRITER_SETTINGS
+from walletdoctor.errors import ErrorCode, WalletDoctorError
 from walletdoctor.sse.writer import StreamOutcome, write_stream
 from walletdoctor.streams.pipeline import TradePipeline
 from walletdoctor.streams.session import StreamSession
@@ -25,14 +26,19 @@ async def stream_wallet(request: web.Request) -> web.StreamResponse:
     """
     params = parse_stream_params(request.match_info["address"], request.query)
     app = request.app
+    registry = app[STREAMS]
+    if registry.closing:
+        raise WalletDoctorError(ErrorCode.SHUTTING_DOWN, "the server is restarting; try again shortly")
     session = StreamSession(params, queue_size=app[SETTINGS].stream_queue_size)
     services = app[UPSTREAM_SERVICES]
     pipeline = TradePipeline(session, services.fetcher, services.tokens)
     log.info("stream %s start wallet=%s batch_size=%d", session.stream_id, params.wallet, params.batch_size)
     # A cancelled handler (the client left) never sees write_stream return.
     outcome = StreamOutcome.DISCONNECTED
+    registry.add(session)
     try:
         response, outcome = await write_stream(request, session, pipeline.run(), app[WRITER_SETTINGS])
     finally:
+        registry.discard(session)
         log.info("stream %s end outcome=%s after %.3f s", session.stream_id, outcome.value, session.elapsed_s)
     return response

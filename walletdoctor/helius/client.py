@@ -1,8 +1,9 @@
 """The Helius client: one instance per process, shared by every stream.
 
 It owns the per-process request-rate limits (one for the Enhanced API and
-DAS, one for standard RPC), the retry policy, and the translation of
-transport and JSON errors into :mod:`walletdoctor.helius.errors`. It
+DAS, one for standard RPC), the retry policy, the optional circuit breaker
+(:mod:`walletdoctor.helius.breaker`), and the translation of transport and
+JSON errors into :mod:`walletdoctor.helius.errors`. It
 speaks to real Helius and to the project's emulator alike; only the base
 URLs differ.
 
@@ -17,6 +18,7 @@ Endpoints (helius-labs/docs OpenAPI, FACTS 1.2-1.8):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import itertools
 import logging
@@ -38,6 +40,7 @@ from tenacity import (
 )
 
 from walletdoctor.config import HistoryVocabulary, Settings
+from walletdoctor.helius.breaker import UpstreamBreaker
 from walletdoctor.helius.errors import (
     HeliusError,
     InvalidResponse,
@@ -116,10 +119,15 @@ class HeliusClient:
         backoff_initial_s / backoff_max_s: exponential backoff with jitter
             between attempts, unless a 429 carries Retry-After (honoured).
         on_retry: called with (endpoint, error) before each retry sleep.
+        breaker: the process's circuit breaker, or ``None`` for none. Each
+            call asks it first and reports its final outcome to it; the
+            half-open probe is sent as a single attempt.
 
     Every public method raises a :class:`~walletdoctor.helius.errors.HeliusError`
-    subclass after the last attempt; ``asyncio.CancelledError`` passes through
-    at once (a cancelled stream stops its upstream calls).
+    subclass after the last attempt, or ``CircuitOpen`` (an
+    ``UpstreamUnavailable``) at once, without a request, while the breaker
+    is open; ``asyncio.CancelledError`` passes through at once (a cancelled
+    stream stops its upstream calls).
     """
 
     def __init__(
@@ -136,6 +144,7 @@ class HeliusClient:
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 8.0,
         on_retry: RetryHook | None = None,
+        breaker: UpstreamBreaker | None = None,
     ) -> None:
         self._session = session
         self._api_url = api_url.rstrip("/")
@@ -150,6 +159,7 @@ class HeliusClient:
         self._attempts = attempts
         self._backoff = wait_exponential_jitter(multiplier=backoff_initial_s, max=backoff_max_s, jitter=backoff_initial_s)
         self._on_retry = on_retry
+        self._breaker = breaker
         self._rpc_ids = itertools.count(1)
 
     @classmethod
@@ -162,8 +172,9 @@ class HeliusClient:
         rpc_url: str,
         api_key: str,
         on_retry: RetryHook | None = None,
+        breaker: UpstreamBreaker | None = None,
     ) -> HeliusClient:
-        """Build a client with the limits and retry policy of ``settings``."""
+        """Build a client with the limits and retry policy of ``settings`` behind ``breaker``."""
         return cls(
             session,
             api_url=api_url,
@@ -176,6 +187,7 @@ class HeliusClient:
             backoff_initial_s=settings.helius_backoff_initial_s,
             backoff_max_s=settings.helius_backoff_max_s,
             on_retry=on_retry,
+            breaker=breaker,
         )
 
     async def get_signatures(
@@ -307,8 +319,27 @@ class HeliusClient:
         json_body: Any = None,
         accept_search_hint: bool = False,
     ) -> Any:
+        # Outside the retry loop: an open circuit refuses before any request
+        # or backoff sleep, and the breaker hears one outcome per call.
+        guard = self._breaker.guard(endpoint) if self._breaker else contextlib.nullcontext(False)
+        with guard as probe:
+            return await self._retried(
+                1 if probe else self._attempts, endpoint, limiter, method, url, params, json_body, accept_search_hint
+            )
+
+    async def _retried(
+        self,
+        attempts: int,
+        endpoint: str,
+        limiter: AsyncLimiter,
+        method: str,
+        url: str,
+        params: dict[str, str] | None,
+        json_body: Any,
+        accept_search_hint: bool,
+    ) -> Any:
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._attempts),
+            stop=stop_after_attempt(attempts),
             wait=self._wait,
             retry=retry_if_exception_type(_TRANSIENT),
             before_sleep=lambda state: self._before_retry(endpoint, state),

@@ -8,6 +8,8 @@ Flows, as timelines::
                 or the next write fails -> pipeline cancelled and awaited
     stuck peer  a write exceeds write_timeout_s -> transport aborted -> pipeline cancelled
     too long    stream_timeout_s reached -> error STREAM_TIMEOUT -> EOF
+    shutdown    on_shutdown -> registry puts error SHUTTING_DOWN ahead of the queue
+                -> written -> EOF (the client reconnects elsewhere)
 
 The writer never encodes: it writes the bytes the pipeline encoded once.
 Headers come from aiohttp-sse (``Content-Type: text/event-stream``,
@@ -44,6 +46,7 @@ class StreamOutcome(str, enum.Enum):
     DISCONNECTED = "disconnected"
     STALLED = "stalled"
     TIMEOUT = "timeout"
+    SHUTDOWN = "shutdown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,8 @@ async def _drain(
             continue
         await _write(request, response, event.frame, settings)
         if event.is_final:
+            if session.interrupted:
+                return StreamOutcome.SHUTDOWN
             return StreamOutcome.COMPLETE if event.name is EventName.COMPLETE else StreamOutcome.ERROR
 
 

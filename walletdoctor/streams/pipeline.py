@@ -26,7 +26,7 @@ from collections import deque
 from typing import Any
 
 from walletdoctor.analytics.extraction import extract_trade
-from walletdoctor.analytics.tally import TradeTally
+from walletdoctor.analytics.summary import WalletSummary
 from walletdoctor.analytics.trade import Trade
 from walletdoctor.errors import ErrorCode, StreamFailure, WalletDoctorError
 from walletdoctor.helius.assets import TokenDirectory
@@ -64,7 +64,7 @@ class TradePipeline:
         self._stage: deque[tuple[list[Trade], asyncio.Task[_Symbols], dict[str, Any]]] = deque()
         self._batches = 0
         self._sent = 0
-        self._tally = TradeTally()
+        self._summary = WalletSummary()
 
     async def run(self) -> None:
         """Publish the whole stream after ``connected``; never raises except on cancellation.
@@ -80,7 +80,7 @@ class TradePipeline:
             while self._stage:
                 await self._publish_staged()
             await self._flush(has_more=False)
-            await session.publish(EventName.COMPLETE, self._complete(progress))
+            await session.publish(EventName.COMPLETE, await self._complete(progress))
         except HeliusError as error:
             log.warning("stream %s: upstream failed (%s on %s)", session.stream_id, type(error).__name__, error.endpoint)
             await self._fail(
@@ -104,7 +104,7 @@ class TradePipeline:
         wallet = self._session.params.wallet
         trades = [trade for trade in (extract_trade(t, wallet) for t in transactions) if trade is not None]
         for trade in trades:
-            self._tally.add(trade)
+            self._summary.add(trade)
         mints = {m for t in trades for m in (t.token_in_mint, t.token_out_mint)}
         lookup = asyncio.ensure_future(self._tokens.symbols(mints))
         self._stage.append((trades, lookup, self._progress(progress)))
@@ -150,19 +150,21 @@ class TradePipeline:
         percentage = progress.percentage(self._session.params.window, int(time.time()))
         return {
             "step": "fetching",
-            "message": f"scanned {progress.transactions_scanned} transactions, found {self._tally.trades} trades",
+            "message": f"scanned {progress.transactions_scanned} transactions, found {self._summary.trades_found} trades",
             "percentage": percentage,
             "pages_fetched": progress.pages_fetched,
             "transactions_scanned": progress.transactions_scanned,
-            "trades_found": self._tally.trades,
+            "trades_found": self._summary.trades_found,
         }
 
-    def _complete(self, progress: FetchProgress) -> dict[str, Any]:
-        summary = self._tally.to_summary()
+    async def _complete(self, progress: FetchProgress) -> dict[str, Any]:
+        # Sorting and booking the whole history is CPU work that grows with
+        # the wallet (seconds for 200k trades): off the event loop.
+        summary = await asyncio.to_thread(self._summary.to_summary, self._symbols)
         summary["transactions_scanned"] = progress.transactions_scanned
         summary["transactions_missing"] = progress.transactions_missing
         return {
-            "trades_found": self._tally.trades,
+            "trades_found": self._summary.trades_found,
             "duration": round(self._session.elapsed_s, 3),
             "summary": summary,
         }

@@ -11,6 +11,7 @@ stream).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from dataclasses import dataclass
@@ -58,6 +59,8 @@ class StreamSession:
         self.started_at = time.time()
         self._started_monotonic = time.monotonic()
         self._seq = 0
+        #: Set when the server ended the stream from outside (shutdown).
+        self.interrupted = False
         self.queue: asyncio.Queue[EncodedEvent] = asyncio.Queue(maxsize=queue_size)
 
     @property
@@ -69,6 +72,18 @@ class StreamSession:
         """Encode the next numbered event (does not queue it)."""
         self._seq += 1
         return encode_event(name, data, f"{self.stream_id}:{self._seq}")
+
+    def interrupt(self, event: EncodedEvent, *, prefix: bytes = b"") -> None:
+        """Make ``event`` (a final one) the next the writer sends, ahead of anything queued.
+
+        Queued events are dropped: the stream ends with ``event`` and the client
+        reconnects. ``prefix`` is written before the event in the same frame
+        (e.g. a ``retry:`` line). Never waits.
+        """
+        self.interrupted = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(dataclasses.replace(event, frame=prefix + event.frame))
 
     async def publish(self, name: EventName, data: Any) -> None:
         """Encode the next numbered event and queue it, waiting while the queue is full."""

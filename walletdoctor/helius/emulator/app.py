@@ -247,4 +247,11 @@ def create_emulator_app(settings: EmulatorSettings | None = None, book: WalletBo
     app.router.add_post("/_emulator/stats/reset", emulator.reset_stats)
     app.router.add_get("/_emulator/settings", emulator.get_settings)
     app.router.add_patch("/_emulator/settings", emulator.patch_settings)
+    # Birdeye's historical prices beside Helius, so one emulator URL serves
+    # both upstreams (BIRDEYE_API_URL=<url>/birdeye); imported here like the
+    # recording above, its prices load only with an emulator.
+    from walletdoctor.birdeye.emulator import BIRDEYE_PREFIX, create_birdeye_app
+    from walletdoctor.birdeye.prices_book import load_recorded_prices
+
+    app.add_subapp(BIRDEYE_PREFIX, create_birdeye_app(load_recorded_prices()))
     return app

@@ -1,0 +1,247 @@
+"""Historical USD prices for valuing trades: a protocol, its sources, and a chain of them.
+
+- :class:`StablecoinPrices`: USDC and USDT are worth 1 USD, at any time.
+- :class:`BirdeyePrices`: Birdeye's ``/defi/history_price`` through
+  :class:`~walletdoctor.birdeye.client.BirdeyeClient`, with a short
+  per-process cache of whole windows of points.
+- :class:`PriceChain`: the first source that knows.
+
+A source answers ``None`` when it does not know the price; Birdeye's
+failures (rate limits, outages, malformed answers, timeouts) are logged as a
+warning and answered ``None``, never raised: a trade left unpriced is better
+than a stream that ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Protocol
+
+from walletdoctor.birdeye.client import INTERVAL_SECONDS, MAX_HISTORY_ITEMS, PricePoint
+from walletdoctor.birdeye.errors import BirdeyeError
+from walletdoctor.solana import USD_STABLECOIN_MINTS
+
+__all__ = [
+    "DEFAULT_CACHE_TTL_S",
+    "DEFAULT_CACHE_WINDOWS",
+    "DEFAULT_FAILURE_TTL_S",
+    "DEFAULT_FETCH_TIMEOUT_S",
+    "DEFAULT_TOLERANCE_S",
+    "BirdeyePrices",
+    "PriceChain",
+    "PriceHistoryClient",
+    "PriceSource",
+    "StablecoinPrices",
+]
+
+log = logging.getLogger(__name__)
+
+#: A point farther than this from the asked time is no price for it (10 min).
+DEFAULT_TOLERANCE_S = 600
+#: Windows kept per process: at most 1,000 points each, about 150 kB.
+DEFAULT_CACHE_WINDOWS = 256
+DEFAULT_CACHE_TTL_S = 600.0
+#: A window that failed is answered ``None`` this long before Birdeye is asked
+#: again, so an outage costs one warning per window, not one per trade.
+DEFAULT_FAILURE_TTL_S = 30.0
+#: Longest a window's fetch may take, retries and Retry-After waits included;
+#: a stream waits for prices, so a slow Birdeye must not hold it for minutes.
+DEFAULT_FETCH_TIMEOUT_S = 15.0
+#: Follow-up requests for one window when answers come back cut at 1,000 items.
+_MAX_PAGES = 8
+_MAX_UNIX_TIME = 10_000_000_000
+
+
+class PriceSource(Protocol):
+    """Anything that prices a mint at a time."""
+
+    async def price_usd(self, mint: str, unix_ts: int) -> Decimal | None:
+        """USD per UI token of ``mint`` at ``unix_ts`` (unix seconds), ``None`` when unknown. Never raises."""
+        ...
+
+
+class PriceHistoryClient(Protocol):
+    """The part of :class:`~walletdoctor.birdeye.client.BirdeyeClient` that :class:`BirdeyePrices` uses."""
+
+    async def history_price(self, mint: str, time_from: int, time_to: int, interval: str = "1m") -> list[PricePoint]:
+        """Points ``(unix s, USD)`` in time order within the range; at most 1,000. Raises BirdeyeError."""
+        ...
+
+
+class StablecoinPrices:
+    """USD stablecoins (USDC, USDT: ``walletdoctor.solana.USD_STABLECOIN_MINTS``) at exactly 1 USD."""
+
+    async def price_usd(self, mint: str, unix_ts: int) -> Decimal | None:
+        """``Decimal(1)`` for a USD stablecoin, else ``None``."""
+        return Decimal(1) if mint in USD_STABLECOIN_MINTS else None
+
+
+class PriceChain:
+    """Asks its sources in order; the first answer that is not ``None`` wins."""
+
+    def __init__(self, *sources: PriceSource) -> None:
+        self._sources = sources
+
+    async def price_usd(self, mint: str, unix_ts: int) -> Decimal | None:
+        """The first source's price of ``mint`` at ``unix_ts``, or ``None`` when none knows it."""
+        for source in self._sources:
+            price = await source.price_usd(mint, unix_ts)
+            if price is not None:
+                return price
+        return None
+
+
+_Series = tuple[tuple[int, ...], tuple[Decimal, ...]]
+
+
+class _Window:
+    """One mint's points over one bucket of time: being fetched, or fetched (``None`` if that failed)."""
+
+    __slots__ = ("expires", "task", "waiters")
+
+    def __init__(self, task: asyncio.Task[_Series | None]) -> None:
+        self.task = task
+        self.waiters = 0
+        self.expires = float("inf")
+
+
+class BirdeyePrices:
+    """Prices from Birdeye's history, fetched a window at a time and cached for a while.
+
+    Time is cut into buckets of ``window_points`` intervals less twice the
+    tolerance (980 minutes by default). The first ask in a bucket fetches the
+    bucket plus the tolerance on each side (exactly ``window_points``
+    points, Birdeye's 1,000 at most) with one request; every ask in the
+    bucket, concurrent or later, shares it. The answer is the point nearest
+    the asked time if it is within ``tolerance_s``, else ``None``.
+
+    Args:
+        client: a :class:`~walletdoctor.birdeye.client.BirdeyeClient` (or any
+            :class:`PriceHistoryClient`).
+        interval: Birdeye's ``type``: ``1m`` gives points 60 s apart.
+        tolerance_s: farthest a point may be from the asked time, seconds.
+        window_points: points per request, at most :data:`MAX_HISTORY_ITEMS`.
+        cache_windows: windows kept (least recently used go first).
+        ttl_s / failure_ttl_s: how long a fetched / failed window is reused, seconds.
+        fetch_timeout_s: longest one window's fetch may take, seconds.
+        clock: monotonic seconds, for tests.
+
+    Answers that come back cut at 1,000 items (a window denser than one
+    point per interval) are followed up from after their last point. A
+    waiter that is cancelled stops waiting at once; the fetch is cancelled
+    too when nobody else waits for it, so no request outlives its streams.
+
+    Raises:
+        ValueError: an unknown interval, or a window too small for the tolerance.
+    """
+
+    def __init__(
+        self,
+        client: PriceHistoryClient,
+        *,
+        interval: str = "1m",
+        tolerance_s: int = DEFAULT_TOLERANCE_S,
+        window_points: int = MAX_HISTORY_ITEMS,
+        cache_windows: int = DEFAULT_CACHE_WINDOWS,
+        ttl_s: float = DEFAULT_CACHE_TTL_S,
+        failure_ttl_s: float = DEFAULT_FAILURE_TTL_S,
+        fetch_timeout_s: float = DEFAULT_FETCH_TIMEOUT_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if interval not in INTERVAL_SECONDS:
+            raise ValueError(f"interval must be one of {', '.join(INTERVAL_SECONDS)}")
+        if not 1 <= window_points <= MAX_HISTORY_ITEMS:
+            raise ValueError(f"window_points must be within 1..{MAX_HISTORY_ITEMS}")
+        self._bucket_s = window_points * INTERVAL_SECONDS[interval] - 2 * tolerance_s
+        if tolerance_s < 0 or self._bucket_s <= 0 or cache_windows < 1:
+            raise ValueError("need tolerance_s >= 0, a window longer than twice the tolerance, cache_windows >= 1")
+        self._client = client
+        self._interval = interval
+        self._tolerance_s = tolerance_s
+        self._cache_windows = cache_windows
+        self._ttl_s = ttl_s
+        self._failure_ttl_s = failure_ttl_s
+        self._fetch_timeout_s = fetch_timeout_s
+        self._clock = clock
+        self._windows: OrderedDict[tuple[str, int], _Window] = OrderedDict()
+
+    async def price_usd(self, mint: str, unix_ts: int) -> Decimal | None:
+        """USD per UI token of ``mint`` at ``unix_ts`` (unix seconds): the nearest Birdeye point within the tolerance.
+
+        ``None`` when Birdeye has no point that near, fails, or is too slow. Never raises for Birdeye's failures.
+        """
+        if not 0 <= unix_ts <= _MAX_UNIX_TIME:
+            return None
+        key = (mint, unix_ts // self._bucket_s)
+        window = self._window(key)
+        window.waiters += 1
+        try:
+            series = await asyncio.shield(window.task)
+        finally:
+            window.waiters -= 1
+            if window.waiters == 0 and not window.task.done():
+                window.task.cancel()
+                if self._windows.get(key) is window:
+                    del self._windows[key]
+        return None if series is None else _nearest(series, unix_ts, self._tolerance_s)
+
+    def _window(self, key: tuple[str, int]) -> _Window:
+        window = self._windows.get(key)
+        if window is not None and self._clock() < window.expires:
+            self._windows.move_to_end(key)
+            return window
+        window = _Window(asyncio.create_task(self._fetch(*key)))
+        window.task.add_done_callback(lambda task: self._fetched(window, task))
+        self._windows[key] = window
+        self._windows.move_to_end(key)
+        while len(self._windows) > self._cache_windows:
+            self._windows.popitem(last=False)
+        return window
+
+    def _fetched(self, window: _Window, task: asyncio.Task[_Series | None]) -> None:
+        if task.cancelled():
+            return
+        ttl = self._failure_ttl_s if task.exception() is not None or task.result() is None else self._ttl_s
+        window.expires = self._clock() + ttl
+
+    async def _fetch(self, mint: str, bucket: int) -> _Series | None:
+        time_from = max(0, bucket * self._bucket_s - self._tolerance_s)
+        time_to = (bucket + 1) * self._bucket_s + self._tolerance_s - 1
+        points: list[PricePoint] = []
+        try:
+            async with asyncio.timeout(self._fetch_timeout_s):
+                for _ in range(_MAX_PAGES):
+                    page = await self._client.history_price(mint, time_from, time_to, self._interval)
+                    points.extend(page)
+                    if len(page) < MAX_HISTORY_ITEMS or page[-1][0] >= time_to:
+                        break
+                    time_from = page[-1][0] + 1
+        except (BirdeyeError, TimeoutError) as exc:
+            log.warning("Birdeye prices of %s around %d unavailable: %s", mint, time_from, _describe(exc))
+            return None
+        points.sort(key=lambda point: point[0])
+        return tuple(when for when, _ in points), tuple(value for _, value in points)
+
+
+def _nearest(series: _Series, unix_ts: int, tolerance_s: int) -> Decimal | None:
+    times, values = series
+    at = bisect.bisect_left(times, unix_ts)
+    best: int | None = None
+    for candidate in (at - 1, at):
+        if 0 <= candidate < len(times) and (best is None or abs(times[candidate] - unix_ts) < abs(times[best] - unix_ts)):
+            best = candidate
+    if best is None or abs(times[best] - unix_ts) > tolerance_s:
+        return None
+    return values[best]
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, TimeoutError) and not isinstance(error, BirdeyeError):
+        return "timed out"
+    return f"{type(error).__name__}: {error}"
