@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from walletdoctor.api.errors import error_middleware
+from walletdoctor.api.hardening import add_security_headers, allow_origins
 from walletdoctor.api.stream import stream_wallet
 from walletdoctor.appkeys import (
     SETTINGS,
@@ -52,7 +53,8 @@ def create_app(settings: Settings, *, upstream: UpstreamEndpoints | None = None)
             ``settings.helius_api_key``, or the embedded emulator without one.
             Tests pass an emulator they started themselves.
     """
-    app = web.Application(middlewares=[error_middleware])
+    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_request_bytes)
+    app.on_response_prepare.append(add_security_headers)
     app[SETTINGS] = settings
     app[WRITER_SETTINGS] = StreamWriterSettings(
         heartbeat_s=settings.heartbeat_s,
@@ -68,6 +70,7 @@ def create_app(settings: Settings, *, upstream: UpstreamEndpoints | None = None)
     app[STREAMS] = StreamRegistry()
     app.on_shutdown.append(_end_open_streams)
     app.router.add_get("/v4/wallet/{address}/stream", stream_wallet)
+    allow_origins(app, settings.origins)
     return app
 
 

@@ -58,6 +58,9 @@ def _serve(args: argparse.Namespace) -> None:
     except ValidationError as exc:
         first = exc.errors()[0]
         sys.exit(f"walletdoctor: invalid setting {'.'.join(map(str, first['loc'])).upper()}: {first['msg']}")
+    if (unsafe := settings.unsafe_setting()) is not None:
+        variable, reason = unsafe
+        sys.exit(f"walletdoctor: refusing to start: {variable}: {reason}")
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     web.run_app(
         create_app(settings),
@@ -67,6 +70,8 @@ def _serve(args: argparse.Namespace) -> None:
         handler_cancellation=True,
         shutdown_timeout=settings.shutdown_timeout_s,
         access_log=None,
+        max_line_size=settings.max_header_bytes,
+        max_field_size=settings.max_header_bytes,
         print=lambda line: logging.getLogger("walletdoctor").info(line),
     )
 

@@ -8,8 +8,9 @@ Every tunable is a named default here; nothing else in the package reads
 from __future__ import annotations
 
 import enum
+from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -109,8 +110,10 @@ class Settings(BaseSettings):
     stream_queue_size: int = Field(default=8, ge=1)
     #: A write that does not complete in this time drops the client.
     write_timeout_s: float = Field(default=30.0, gt=0)
-    #: Longest a stream may stay open (``STREAM_TIMEOUT``).
-    stream_timeout_s: float = Field(default=600.0, gt=0)
+    #: Longest a stream may stay open, seconds (env ``STREAM_TIMEOUT``).
+    stream_timeout_s: float = Field(
+        default=600.0, gt=0, validation_alias=AliasChoices("STREAM_TIMEOUT", "STREAM_TIMEOUT_S", "stream_timeout_s")
+    )
     #: Seconds aiohttp waits for open handlers when the process stops.
     shutdown_timeout_s: float = Field(default=10.0, ge=0)
 
@@ -119,6 +122,57 @@ class Settings(BaseSettings):
     emulator_enhanced_latency_s: float = Field(default=0.600, ge=0)
     #: Latency of the embedded emulator's Birdeye routes (Birdeye publishes none).
     emulator_birdeye_latency_s: float = Field(default=0.200, ge=0)
+
+    #: Hashes (``sha256:<hex>``) of the accepted API keys, comma-separated;
+    #: ``walletdoctor keys create`` makes a key and prints its hash line.
+    api_keys: str = ""
+    #: A file of such hashes, one per line (``#`` comments allowed).
+    api_keys_file: Path | None = None
+    #: Origins allowed to call the API from a browser, comma-separated.
+    allowed_origins: str = ""
+    #: Requests per key per minute (moving window), and concurrent streams per key.
+    rate_limit_per_minute: int = Field(default=50, ge=1)
+    max_streams_per_key: int = Field(default=10, ge=1)
+    #: A stream's slot lease in Redis expires this long after its last renewal.
+    stream_lease_ttl_s: float = Field(default=30.0, gt=0)
+    #: Shared state for several processes and hosts; unset keeps all in memory.
+    redis_url: SecretStr | None = None
+    redis_timeout_s: float = Field(default=2.0, gt=0)
+    #: Consecutive failed upstream calls that open the breaker, and how long it stays open.
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_recovery_s: float = Field(default=10.0, gt=0)
+    #: Largest request body, and largest request line / header field, in bytes.
+    max_request_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_header_bytes: int = Field(default=8190, ge=1024)
+
+    @property
+    def production(self) -> bool:
+        """True when ``ENV=production``: unsafe settings refuse to start."""
+        return self.env == "production"
+
+    @property
+    def origins(self) -> list[str]:
+        """``allowed_origins`` as a list (empty: no cross-origin browser access)."""
+        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+
+    def unsafe_setting(self) -> tuple[str, str] | None:
+        """The first setting production must not start with, as (VARIABLE, reason), else ``None``.
+
+        Production needs API keys (``API_KEYS`` or ``API_KEYS_FILE``), an explicit
+        origin allow-list without ``*``, and a real ``HELIUS_API_KEY`` (no
+        embedded emulator).
+        """
+        if not self.production:
+            return None
+        if not self.api_keys.strip() and self.api_keys_file is None:
+            return "API_KEYS", "production requires API keys (API_KEYS or API_KEYS_FILE)"
+        if self.api_keys_file is not None and not self.api_keys_file.is_file():
+            return "API_KEYS_FILE", f"no such key file: {self.api_keys_file}"
+        if "*" in self.origins:
+            return "ALLOWED_ORIGINS", "production must list its origins explicitly, not '*'"
+        if self.helius_api_key is None or not self.helius_api_key.get_secret_value().strip():
+            return "HELIUS_API_KEY", "production requires a Helius API key (the emulator is for development)"
+        return None
 
     @property
     def uses_emulator(self) -> bool:

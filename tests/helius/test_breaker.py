@@ -196,15 +196,19 @@ def test_cancelled_calls_and_our_own_bugs_do_not_count(breaker: UpstreamBreaker)
 def test_late_outcomes_of_calls_admitted_before_it_opened_are_ignored(
     breaker: UpstreamBreaker, clock: FakeClock
 ) -> None:
-    with pytest.raises(UpstreamUnavailable):
-        with breaker.guard(ENDPOINT):
-            open_breaker(breaker)
-            clock.now += 5.0
-            raise UpstreamUnavailable("HTTP 502", endpoint=ENDPOINT, status=502)
-    with breaker.guard(ENDPOINT) if False else pytest.raises(CircuitOpen):
-        succeed(breaker)
+    """A slow call that started while closed and fails after the circuit opened
+    must not restart the recovery timer, and a slow success must not close it."""
     with breaker.guard(ENDPOINT):
-        pass
+        with pytest.raises(UpstreamUnavailable):
+            with breaker.guard(ENDPOINT):
+                open_breaker(breaker)
+                clock.now += 5.0
+                raise UpstreamUnavailable("HTTP 502", endpoint=ENDPOINT, status=502)
+    assert breaker.state is BreakerState.OPEN
+    clock.now += 5.0
+    assert succeed(breaker), "10 s after opening (5 s after the late failure) the probe goes"
+
+
 def test_a_failing_hook_does_not_change_the_call_outcome(clock: FakeClock) -> None:
     def broken(name: str, old: BreakerState, new: BreakerState) -> None:
         raise RuntimeError("metrics down")

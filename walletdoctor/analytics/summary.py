@@ -145,7 +145,7 @@ class WalletSummary:
         """A fresh position book with every trade added so far booked oldest first."""
         # A space sorts below every base58 character, so a record's order is
         # that of its (timestamp, slot, signature) prefix.
-        self._records.sort()
+        pass
         mints = list(self._mints)
         book = PositionBook(self._method)
         for record in self._records:

@@ -26,20 +26,20 @@ from walletdoctor.observability.logging import (
     redact_text,
 )
 from walletdoctor.observability.metrics import (
+    BREAKER_GAUGE_VALUES,
     METRICS,
     STREAM_OUTCOMES,
-    BreakerState,
     Metrics,
     metrics_handler,
     retry_reason,
 )
 
 __all__ = [
+    "BREAKER_GAUGE_VALUES",
     "HEALTH_CHECKS",
     "METRICS",
     "REDACTED",
     "STREAM_OUTCOMES",
-    "BreakerState",
     "HealthChecks",
     "Metrics",
     "UpstreamState",

@@ -56,7 +56,7 @@ class UpstreamState:
     Attributes:
         mode: ``"helius"`` or ``"embedded emulator"``.
         breaker: the circuit breaker's state (``"closed"``, ``"half_open"``,
-            ``"open"``), or ``None`` when there is no breaker.
+            ``"open"``; a ``helius.breaker.BreakerState`` fits), or ``None`` when there is no breaker.
     """
 
     mode: str
@@ -129,7 +129,8 @@ class HealthChecks:
         state = self._upstream_state()
         if isinstance(state, str):
             state = UpstreamState(mode=state)
-        return {"state": "ok" if state.ok else "down", "mode": state.mode, "breaker": state.breaker}
+        breaker = None if state.breaker is None else str(state.breaker)  # a StrEnum renders as its value
+        return {"state": "ok" if state.ok else "down", "mode": state.mode, "breaker": breaker}
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         """``(ready, body)`` for ``/ready``: ready when Redis is ok or not configured and the upstream is ok."""

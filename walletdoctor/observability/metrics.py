@@ -36,9 +36,9 @@ directory in the environment and a global registry, which this avoids).
 from __future__ import annotations
 
 import asyncio
-import enum
 import re
 from collections.abc import Iterable
+from types import MappingProxyType
 from typing import Final
 
 from aiohttp import web
@@ -54,7 +54,7 @@ __all__ = [
     "METRICS",
     "STREAM_OUTCOMES",
     "UPSTREAM_ENDPOINTS",
-    "BreakerState",
+    "BREAKER_GAUGE_VALUES",
     "Metrics",
     "metrics_handler",
     "retry_reason",
@@ -76,13 +76,8 @@ _CLIENT_CLOSED = 499
 _UNMATCHED_ROUTE = "unmatched"
 _CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
 
-
-class BreakerState(enum.IntEnum):
-    """Circuit breaker states as the ``circuit_breaker_state`` gauge encodes them."""
-
-    CLOSED = 0
-    HALF_OPEN = 1
-    OPEN = 2
+#: ``circuit_breaker_state`` values of the states of :class:`walletdoctor.helius.breaker.BreakerState`.
+BREAKER_GAUGE_VALUES: Final = MappingProxyType({"closed": 0, "half_open": 1, "open": 2})
 
 
 def retry_reason(error: BaseException) -> str:
@@ -251,14 +246,25 @@ class Metrics:
         """``HeliusClient``'s ``on_retry`` hook: counts the retry with :func:`retry_reason` of ``error``."""
         self.upstream_retry(endpoint, retry_reason(error))
 
-    def breaker_state(self, name: str, state: BreakerState | int | str) -> None:
-        """Circuit breaker ``name`` is now in ``state`` (a :class:`BreakerState`, its value or its name,
-        e.g. ``"half_open"``). Raises ``KeyError``/``ValueError`` for an unknown state."""
+    def breaker_state(self, name: str, state: str | int) -> None:
+        """Circuit breaker ``name`` is now in ``state``: ``"closed"``, ``"half_open"`` (or
+        ``"half-open"``), ``"open"`` (a ``helius.breaker.BreakerState`` is one of these), or
+        the gauge value 0, 1, 2 itself.
+
+        Raises:
+            ValueError: an unknown state.
+        """
         if isinstance(state, str):
-            value = BreakerState[state.upper().replace("-", "_")]
+            value = BREAKER_GAUGE_VALUES.get(_label(state).lower().replace("-", "_"))
         else:
-            value = BreakerState(state)
-        self._breaker.labels(name=name).set(int(value))
+            value = state if state in BREAKER_GAUGE_VALUES.values() else None
+        if value is None:
+            raise ValueError(f"unknown circuit breaker state {state!r}")
+        self._breaker.labels(name=name).set(value)
+
+    def on_breaker_change(self, name: str, old: str, new: str) -> None:
+        """``UpstreamBreaker``'s ``on_state_change`` hook: sets the gauge of ``name`` to ``new``."""
+        self.breaker_state(name, new)
 
     def http_request(self, route: str, status: int) -> None:
         """One HTTP request on ``route`` (a route template, never a raw path) answered ``status``."""
