@@ -30,6 +30,7 @@ from walletdoctor.appkeys import (
 from walletdoctor.config import Settings
 from walletdoctor.helius import create_client_session, create_fetcher
 from walletdoctor.helius.assets import TokenDirectory
+from walletdoctor.helius.breaker import UpstreamBreaker
 from walletdoctor.helius.client import HeliusClient
 from walletdoctor.helius.emulator.server import start_emulator
 from walletdoctor.helius.emulator.settings import EmulatorSettings
@@ -112,8 +113,16 @@ async def _upstream_services(app: web.Application) -> AsyncIterator[None]:
     upstream = app[UPSTREAM]
     session = create_client_session(settings.helius_connections)
     try:
+        breaker = UpstreamBreaker(
+            "helius", failure_threshold=settings.breaker_failures, recovery_s=settings.breaker_recovery_s
+        )
         client = HeliusClient.from_settings(
-            session, settings, api_url=upstream.api_url, rpc_url=upstream.rpc_url, api_key=upstream.api_key
+            session,
+            settings,
+            api_url=upstream.api_url,
+            rpc_url=upstream.rpc_url,
+            api_key=upstream.api_key,
+            breaker=breaker,
         )
         app[UPSTREAM_SERVICES] = UpstreamServices(
             client=client, fetcher=create_fetcher(settings, client), tokens=TokenDirectory(client)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from walletdoctor.analytics.pnl import BookEntry, CostBasisMethod, PnlTracker, PositionBook, Sale
 from walletdoctor.analytics.summary import WalletSummary
 from walletdoctor.analytics.trade import Trade
-from walletdoctor.analytics.trade import _decimal_text as decimal_text
+from walletdoctor.analytics.trade import decimal_text
 from walletdoctor.solana import NATIVE_SOL_MINT as SOL
 from walletdoctor.solana import USDC_MINT as USDC
 

@@ -151,7 +151,9 @@ class _Lot:
 class Position:
     """One token's state in the book: open lots, realized totals and activity.
 
-    Amounts in the token's UI units; ``realized_pnl_*`` sum the sales whose
+    ``buys`` / ``sells`` count the trades that got / gave the token, swap
+    legs included; ``volume_usd`` sums their known ``value_usd``. Amounts in
+    the token's UI units; ``realized_pnl_*`` sum the sales whose
     P&L is known in that currency (``sales_with_pnl_*`` count them), and
     ``sold_cost_*`` the cost basis of those same sales (the ROI's
     denominator). Times are unix seconds, ``None`` until such a trade.

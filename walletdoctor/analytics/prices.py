@@ -163,6 +163,7 @@ class BirdeyePrices:
             raise ValueError("need tolerance_s >= 0, a window longer than twice the tolerance, cache_windows >= 1")
         self._client = client
         self._interval = interval
+        self._interval_s = INTERVAL_SECONDS[interval]
         self._tolerance_s = tolerance_s
         self._cache_windows = cache_windows
         self._ttl_s = ttl_s
@@ -219,7 +220,10 @@ class BirdeyePrices:
                 for _ in range(_MAX_PAGES):
                     page = await self._client.history_price(mint, time_from, time_to, self._interval)
                     points.extend(page)
-                    if len(page) < MAX_HISTORY_ITEMS or page[-1][0] >= time_to:
+                    # A full window ends in its last interval; an answer that
+                    # stops before it was cut (a window denser than one point
+                    # per interval, as the emulator's recorded points make).
+                    if len(page) < MAX_HISTORY_ITEMS or page[-1][0] + self._interval_s > time_to:
                         break
                     time_from = page[-1][0] + 1
         except (BirdeyeError, TimeoutError) as exc:

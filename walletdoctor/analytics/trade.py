@@ -16,7 +16,7 @@ from typing import Any
 
 from walletdoctor.solana import NATIVE_SOL_MINT, USD_STABLECOIN_MINTS
 
-__all__ = ["Side", "Trade"]
+__all__ = ["Side", "Trade", "decimal_text"]
 
 
 class Side(str, enum.Enum):
@@ -125,13 +125,13 @@ class Trade:
             "token_out": self.token_out or self.token_out_mint,
             "token_in_mint": self.token_in_mint,
             "token_out_mint": self.token_out_mint,
-            "amount_in": _decimal_text(self.amount_in),
-            "amount_out": _decimal_text(self.amount_out),
-            "price": None if price is None else _decimal_text(price),
-            "value_usd": None if self.value_usd is None else _decimal_text(self.value_usd),
-            "fee_sol": _decimal_text(self.fee_sol),
-            "pnl_usd": None if self.pnl_usd is None else _decimal_text(self.pnl_usd),
-            "pnl_sol": None if self.pnl_sol is None else _decimal_text(self.pnl_sol),
+            "amount_in": decimal_text(self.amount_in),
+            "amount_out": decimal_text(self.amount_out),
+            "price": None if price is None else decimal_text(price),
+            "value_usd": None if self.value_usd is None else decimal_text(self.value_usd),
+            "fee_sol": decimal_text(self.fee_sol),
+            "pnl_usd": None if self.pnl_usd is None else decimal_text(self.pnl_usd),
+            "pnl_sol": None if self.pnl_sol is None else decimal_text(self.pnl_sol),
         }
 
 
@@ -140,8 +140,11 @@ class Trade:
 _WIRE_CONTEXT = Context(prec=18)
 
 
-def _decimal_text(value: Decimal) -> str:
-    """Plain decimal text (no exponent), at most 18 significant digits, no trailing zeros."""
+def decimal_text(value: Decimal) -> str:
+    """Plain decimal text (no exponent), at most 18 significant digits, no trailing zeros.
+
+    The one rule for every decimal WalletDoctor sends (trade objects, summaries).
+    """
     text = format(_WIRE_CONTEXT.plus(value), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")

@@ -5,8 +5,10 @@ strategy the settings name.
 """
 
 from walletdoctor.config import FetchStrategy, Settings
+from walletdoctor.helius.breaker import BreakerState, UpstreamBreaker
 from walletdoctor.helius.client import HeliusClient, HistoryPage, create_client_session
 from walletdoctor.helius.errors import (
+    CircuitOpen,
     HeliusError,
     InvalidResponse,
     RateLimited,
@@ -19,6 +21,8 @@ from walletdoctor.helius.history import HistoryFetcher
 from walletdoctor.helius.pipelined import PipelinedFetcher
 
 __all__ = [
+    "BreakerState",
+    "CircuitOpen",
     "FetchProgress",
     "HeliusClient",
     "HeliusError",
@@ -31,6 +35,7 @@ __all__ = [
     "SearchExhausted",
     "TimeWindow",
     "TransactionFetcher",
+    "UpstreamBreaker",
     "UpstreamUnavailable",
     "create_client_session",
     "create_fetcher",

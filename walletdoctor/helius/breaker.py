@@ -174,9 +174,7 @@ class UpstreamBreaker:
         if self._state is BreakerState.OPEN:
             remaining = self._opened_at + self.recovery_s - self._clock()
             if remaining > 0:
-                raise CircuitOpen(
-                    f"circuit {self.name} is open", endpoint=endpoint, retry_after_s=remaining
-                )
+                raise CircuitOpen(f"circuit {self.name} is open", endpoint=endpoint, retry_after_s=remaining)
             self._transition(BreakerState.HALF_OPEN)
         if self._probing:
             raise CircuitOpen(

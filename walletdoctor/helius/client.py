@@ -17,13 +17,9 @@ Endpoints (helius-labs/docs OpenAPI, FACTS 1.2-1.8):
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import email.utils
 import itertools
 import logging
-import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,11 +38,15 @@ from tenacity import (
 from walletdoctor.config import HistoryVocabulary, Settings
 from walletdoctor.helius.breaker import UpstreamBreaker
 from walletdoctor.helius.errors import (
-    HeliusError,
     InvalidResponse,
     RateLimited,
-    RequestRejected,
     UpstreamUnavailable,
+)
+from walletdoctor.helius.responses import (
+    interpret_response,
+    jsonrpc_result,
+    search_hint,
+    transaction_list,
 )
 
 __all__ = [
@@ -66,9 +66,6 @@ MAX_PARSE_BATCH = 100
 MAX_HISTORY_PAGE = 100
 MAX_ASSET_BATCH = 1000
 
-#: "Failed to find events within the search period. To continue search, query
-#: the API again with the `before(-signature)` parameter set to <sig>." (FACTS 1.3)
-_SEARCH_HINT = re.compile(r"Failed to find events.*?set to\s+`?([1-9A-HJ-NP-Za-km-z]{32,90})")
 _TRANSIENT = (RateLimited, UpstreamUnavailable, InvalidResponse)
 
 
@@ -225,7 +222,7 @@ class HeliusClient:
             f"{self._api_url}/v0/transactions",
             json_body={"transactions": list(signatures)},
         )
-        return _transaction_list(body, "enhanced_parse")
+        return transaction_list(body, "enhanced_parse")
 
     async def address_transactions(
         self,
@@ -269,11 +266,11 @@ class HeliusClient:
             accept_search_hint=True,
         )
         if isinstance(body, dict):
-            hint = _search_hint(body)
+            hint = search_hint(body)
             if hint is None:
                 raise InvalidResponse("history answer is neither a list nor a search hint", endpoint="enhanced_history")
             return HistoryPage([], resume_from=hint)
-        return HistoryPage(_transaction_list(body, "enhanced_history"))
+        return HistoryPage(transaction_list(body, "enhanced_history"))
 
     async def get_asset_batch(self, mints: Sequence[str]) -> list[dict[str, Any] | None]:
         """DAS ``getAssetBatch``: one item per mint, in order, ``None`` for unknown mints.
@@ -289,24 +286,14 @@ class HeliusClient:
         return [item if isinstance(item, dict) else None for item in result]
 
     async def _rpc(self, endpoint: str, limiter: AsyncLimiter, method: str, params: Any) -> Any:
-        body = await self._call(
+        return await self._call(
             endpoint,
             limiter,
             "POST",
             self._rpc_url + "/",
             json_body={"jsonrpc": "2.0", "id": next(self._rpc_ids), "method": method, "params": params},
+            jsonrpc=True,
         )
-        if not isinstance(body, dict):
-            raise InvalidResponse("JSON-RPC answer is not an object", endpoint=endpoint)
-        error = body.get("error")
-        if error is not None:
-            code = error.get("code") if isinstance(error, dict) else None
-            if code == -32005:  # Helius' JSON-RPC "Rate limit exceeded" (FACTS 1.6)
-                raise RateLimited("rate limited (JSON-RPC -32005)", endpoint=endpoint, retry_after=None)
-            raise RequestRejected(f"JSON-RPC error {code}", endpoint=endpoint)
-        if "result" not in body:
-            raise InvalidResponse("JSON-RPC answer has no result", endpoint=endpoint)
-        return body["result"]
 
     async def _call(
         self,
@@ -318,36 +305,24 @@ class HeliusClient:
         params: dict[str, str] | None = None,
         json_body: Any = None,
         accept_search_hint: bool = False,
+        jsonrpc: bool = False,
     ) -> Any:
-        # Outside the retry loop: an open circuit refuses before any request
-        # or backoff sleep, and the breaker hears one outcome per call.
+        # The breaker sits outside the retry loop: an open circuit refuses
+        # before any request or backoff sleep, it hears one outcome per call,
+        # and its half-open probe is one attempt so its verdict comes quickly.
         guard = self._breaker.guard(endpoint) if self._breaker else contextlib.nullcontext(False)
         with guard as probe:
-            return await self._retried(
-                1 if probe else self._attempts, endpoint, limiter, method, url, params, json_body, accept_search_hint
+            retrying = AsyncRetrying(
+                stop=stop_after_attempt(1 if probe else self._attempts),
+                wait=self._wait,
+                retry=retry_if_exception_type(_TRANSIENT),
+                before_sleep=lambda state: self._before_retry(endpoint, state),
+                reraise=True,
             )
-
-    async def _retried(
-        self,
-        attempts: int,
-        endpoint: str,
-        limiter: AsyncLimiter,
-        method: str,
-        url: str,
-        params: dict[str, str] | None,
-        json_body: Any,
-        accept_search_hint: bool,
-    ) -> Any:
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(attempts),
-            wait=self._wait,
-            retry=retry_if_exception_type(_TRANSIENT),
-            before_sleep=lambda state: self._before_retry(endpoint, state),
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                return await self._attempt(endpoint, limiter, method, url, params, json_body, accept_search_hint)
+            async for attempt in retrying:
+                with attempt:
+                    body = await self._attempt(endpoint, limiter, method, url, params, json_body, accept_search_hint)
+                    return jsonrpc_result(endpoint, body) if jsonrpc else body
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _attempt(
@@ -380,7 +355,7 @@ class HeliusClient:
         except aiohttp.ClientError as exc:
             # The exception text may hold the URL, whose query carries the key.
             raise UpstreamUnavailable(f"connection failed ({type(exc).__name__})", endpoint=endpoint) from exc
-        return _interpret(endpoint, status, raw, retry_after, accept_search_hint)
+        return interpret_response(endpoint, status, raw, retry_after, accept_search_hint)
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -395,57 +370,4 @@ class HeliusClient:
         log.debug("retrying %s after %s (attempt %d)", endpoint, type(error).__name__, state.attempt_number)
         if self._on_retry is not None:
             self._on_retry(endpoint, error)
-
-
-def _interpret(endpoint: str, status: int, raw: bytes, retry_after: str | None, accept_search_hint: bool) -> Any:
-    if status == 429:
-        raise RateLimited("rate limited (HTTP 429)", endpoint=endpoint, retry_after=_retry_after_seconds(retry_after))
-    if status >= 500:
-        raise UpstreamUnavailable(f"HTTP {status}", endpoint=endpoint, status=status)
-    if status == 404 and accept_search_hint:
-        body = _loads_or_none(raw)
-        if isinstance(body, dict) and _search_hint(body) is not None:
-            return body
-    if status >= 400:
-        raise RequestRejected(f"HTTP {status}", endpoint=endpoint, status=status)
-    body = _loads_or_none(raw)
-    if body is None:
-        raise InvalidResponse(f"HTTP {status} with a body that is not JSON", endpoint=endpoint, status=status)
-    return body
-
-
-def _loads_or_none(raw: bytes) -> Any:
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-
-
-def _search_hint(body: dict[str, Any]) -> str | None:
-    message = body.get("error")
-    if not isinstance(message, str):
-        return None
-    match = _SEARCH_HINT.search(message)
-    return match.group(1) if match else None
-
-
-def _transaction_list(body: Any, endpoint: str) -> list[dict[str, Any]]:
-    if not isinstance(body, list) or not all(isinstance(item, dict) and "signature" in item for item in body):
-        raise InvalidResponse("expected a list of enhanced transactions", endpoint=endpoint)
-    return body
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After as seconds: delta-seconds or an HTTP-date (RFC 9110 section 10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
 

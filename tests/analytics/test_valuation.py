@@ -1,0 +1,116 @@
+"""Valuing trades: which leg gives the value, SOL's price on every trade, fallbacks, one round trip."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+
+from walletdoctor.analytics.trade import Trade
+from walletdoctor.analytics.valuation import value_trades
+from walletdoctor.solana import NATIVE_SOL_MINT, USDC_MINT, USDT_MINT
+
+MEME = "MemeMint111111111111111111111111111111111111"
+OTHER = "OtherMint11111111111111111111111111111111111"
+SOL_USD = Decimal("150.25")
+
+
+class FakePrices:
+    """Prices by mint (same at any time), a delay per look-up, and a record of the look-ups."""
+
+    def __init__(self, prices: dict[str, Decimal], delay_s: float = 0.0) -> None:
+        self.prices = prices
+        self.delay_s = delay_s
+        self.asked: list[tuple[str, int]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def price_usd(self, mint: str, unix_ts: int) -> Decimal | None:
+        self.asked.append((mint, unix_ts))
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay_s)
+        finally:
+            self.in_flight -= 1
+        return self.prices.get(mint)
+
+
+def trade(mint_in: str, amount_in: str, mint_out: str, amount_out: str, timestamp: int = 1_750_000_000) -> Trade:
+    return Trade(
+        signature=f"sig-{mint_in[:4]}-{mint_out[:4]}-{timestamp}",
+        slot=1,
+        timestamp=timestamp,
+        source="RAYDIUM",
+        token_in_mint=mint_in,
+        token_out_mint=mint_out,
+        amount_in=Decimal(amount_in),
+        amount_out=Decimal(amount_out),
+        fee_sol=Decimal("0.000005"),
+    )
+
+
+async def test_a_sol_leg_is_valued_at_sols_price() -> None:
+    prices = FakePrices({NATIVE_SOL_MINT: SOL_USD, MEME: Decimal(99)})
+    buy, sell = await value_trades(
+        [trade(NATIVE_SOL_MINT, "1.98", MEME, "1986656.5"), trade(MEME, "10", NATIVE_SOL_MINT, "0.077849895")], prices
+    )
+    assert buy.value_usd == Decimal("1.98") * SOL_USD and buy.sol_price_usd == SOL_USD
+    # The token is priced through SOL at the trade's own rate, never on its own.
+    assert sell.value_usd == Decimal("0.077849895") * SOL_USD
+    assert {mint for mint, _ in prices.asked} == {NATIVE_SOL_MINT}
+
+
+async def test_a_stablecoin_leg_is_its_own_value() -> None:
+    prices = FakePrices({NATIVE_SOL_MINT: SOL_USD})
+    valued = await value_trades(
+        [
+            trade(USDC_MINT, "11.493485", MEME, "5"),
+            trade(NATIVE_SOL_MINT, "2", USDT_MINT, "300.5"),
+            trade(USDC_MINT, "7", USDT_MINT, "6.99"),
+        ],
+        prices,
+    )
+    assert [t.value_usd for t in valued] == [Decimal("11.493485"), Decimal("300.5"), Decimal(7)]
+    assert all(t.sol_price_usd == SOL_USD for t in valued)
+
+
+async def test_token_to_token_uses_token_in_then_token_out() -> None:
+    known_in = FakePrices({NATIVE_SOL_MINT: SOL_USD, MEME: Decimal("0.5"), OTHER: Decimal(3)})
+    (valued,) = await value_trades([trade(MEME, "10", OTHER, "2")], known_in)
+    assert valued.value_usd == Decimal(5)
+    known_out = FakePrices({NATIVE_SOL_MINT: SOL_USD, OTHER: Decimal(3)})
+    (valued,) = await value_trades([trade(MEME, "10", OTHER, "2")], known_out)
+    assert valued.value_usd == Decimal(6)
+
+
+async def test_without_sols_price_the_token_leg_is_tried() -> None:
+    prices = FakePrices({MEME: Decimal("0.001")})
+    (valued,) = await value_trades([trade(NATIVE_SOL_MINT, "1", MEME, "200000")], prices)
+    assert valued.value_usd == Decimal(200) and valued.sol_price_usd is None
+
+
+async def test_nothing_known_leaves_the_trade_unpriced() -> None:
+    (valued,) = await value_trades([trade(MEME, "1", OTHER, "2")], FakePrices({}))
+    assert valued.value_usd is None and valued.sol_price_usd is None
+
+
+async def test_a_batch_costs_one_round_trip_and_each_look_up_once() -> None:
+    prices = FakePrices({NATIVE_SOL_MINT: SOL_USD, MEME: Decimal(1), OTHER: Decimal(2)}, delay_s=0.1)
+    trades = [trade(NATIVE_SOL_MINT, "1", MEME, "5", timestamp=1_750_000_000 + k % 40) for k in range(100)]
+    trades += [trade(MEME, "1", OTHER, "2", timestamp=1_750_000_000 + k) for k in range(20)]
+    started = time.monotonic()
+    valued = await value_trades(trades, prices)
+    assert time.monotonic() - started < 0.25  # one 0.1 s round trip, not one per trade
+    assert len(prices.asked) == len(set(prices.asked)) == 40 + 20 * 2
+    assert prices.most_in_flight == len(prices.asked)
+    assert all(t.value_usd is not None for t in valued)
+
+
+async def test_order_is_kept_and_the_input_is_untouched() -> None:
+    trades = [trade(NATIVE_SOL_MINT, str(k + 1), MEME, "1", timestamp=1_750_000_000 + k) for k in range(5)]
+    valued = await value_trades(trades, FakePrices({NATIVE_SOL_MINT: Decimal(2)}))
+    assert [t.signature for t in valued] == [t.signature for t in trades]
+    assert [t.value_usd for t in valued] == [Decimal(2 * (k + 1)) for k in range(5)]
+    assert all(t.value_usd is None for t in trades)
+    assert await value_trades([], FakePrices({})) == []
