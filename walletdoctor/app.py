@@ -18,6 +18,7 @@ from aiohttp import web
 from walletdoctor.api.errors import error_middleware
 from walletdoctor.api.hardening import add_security_headers, allow_origins
 from walletdoctor.api.stream import stream_wallet
+from walletdoctor.api.summary import wallet_summary
 from walletdoctor.appkeys import (
     SETTINGS,
     STREAMS,
@@ -71,6 +72,7 @@ def create_app(settings: Settings, *, upstream: UpstreamEndpoints | None = None)
     app[STREAMS] = StreamRegistry()
     app.on_shutdown.append(_end_open_streams)
     app.router.add_get("/v4/wallet/{address}/stream", stream_wallet)
+    app.router.add_get("/v4/wallet/{address}/summary", wallet_summary)
     allow_origins(app, settings.origins)
     return app
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from walletdoctor.analytics.prices import PriceSource
 from walletdoctor.config import Settings
 from walletdoctor.helius.assets import TokenDirectory
 from walletdoctor.helius.client import HeliusClient
@@ -36,6 +37,8 @@ class UpstreamServices:
     client: HeliusClient
     fetcher: TransactionFetcher
     tokens: TokenDirectory
+    #: USD prices (Birdeye and stablecoins); ``None`` leaves trades unpriced.
+    prices: PriceSource | None = None
 
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from walletdoctor.helius.breaker import BreakerState
 from walletdoctor.helius.errors import RateLimited, UpstreamUnavailable
-from walletdoctor.observability import METRICS, Metrics, metrics_handler, retry_reason
+from walletdoctor.observability import METRICS, STREAM_OUTCOMES, Metrics, metrics_handler, retry_reason
 from walletdoctor.sse.event import EventName
 from walletdoctor.sse.writer import StreamOutcome
 
@@ -82,6 +82,10 @@ def test_known_label_values_exist_at_zero_from_the_start(metrics: Metrics) -> No
         assert ("walletdoctor_stream_events_total", frozenset({("event", event.value)})) in samples
     for endpoint in ("rpc_signatures", "rpc_assets", "enhanced_parse", "enhanced_history"):
         assert ("walletdoctor_upstream_rate_limited_total", frozenset({("endpoint", endpoint)})) in samples
+
+
+def test_every_writer_outcome_is_bound_up_front() -> None:
+    assert {outcome.value for outcome in StreamOutcome} <= set(STREAM_OUTCOMES)
 
 
 def test_stream_lifecycle_moves_gauge_counters_and_histograms(metrics: Metrics) -> None:

@@ -13,9 +13,15 @@ from walletdoctor.sse.writer import StreamOutcome, write_stream
 from walletdoctor.streams.pipeline import TradePipeline
 from walletdoctor.streams.session import StreamSession
 
-__all__ = ["stream_wallet"]
+__all__ = ["create_pipeline", "stream_wallet"]
 
 log = logging.getLogger(__name__)
+
+
+def create_pipeline(app: web.Application, session: StreamSession) -> TradePipeline:
+    """The pipeline of ``session`` over the process's shared upstream services."""
+    services = app[UPSTREAM_SERVICES]
+    return TradePipeline(session, services.fetcher, services.tokens, services.prices)
 
 
 async def stream_wallet(request: web.Request) -> web.StreamResponse:
@@ -30,8 +36,7 @@ async def stream_wallet(request: web.Request) -> web.StreamResponse:
     if registry.closing:
         raise WalletDoctorError(ErrorCode.SHUTTING_DOWN, "the server is restarting; try again shortly")
     session = StreamSession(params, queue_size=app[SETTINGS].stream_queue_size)
-    services = app[UPSTREAM_SERVICES]
-    pipeline = TradePipeline(session, services.fetcher, services.tokens)
+    pipeline = create_pipeline(app, session)
     log.info("stream %s start wallet=%s batch_size=%d", session.stream_id, params.wallet, params.batch_size)
     # A cancelled handler (the client left) never sees write_stream return.
     outcome = StreamOutcome.DISCONNECTED

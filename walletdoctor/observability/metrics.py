@@ -28,6 +28,11 @@ reason, route template, status): never a wallet, a path or an API key.
 The per-event path (:meth:`Metrics.event_sent`) is two dict look-ups and
 two counter increments: labelled children are bound once, not per call.
 
+Names follow Prometheus' "Metric and label naming" (base units seconds and
+bytes, ``_total`` on counters); ``/metrics`` answers in the text exposition
+format 0.0.4, or OpenMetrics 1.0 when the scraper's ``Accept`` asks for it
+(``prometheus_client.exposition.choose_encoder``).
+
 Each process serves its own series; Prometheus sums them across
 ``instance`` (prometheus_client's multiprocess mode needs a shared
 directory in the environment and a global registry, which this avoids).
@@ -50,20 +55,22 @@ from walletdoctor import __version__
 from walletdoctor.sse.event import EventName
 
 __all__ = [
+    "BREAKER_GAUGE_VALUES",
     "LATENCY_BUCKETS_S",
     "METRICS",
     "STREAM_OUTCOMES",
     "UPSTREAM_ENDPOINTS",
-    "BREAKER_GAUGE_VALUES",
     "Metrics",
     "metrics_handler",
     "retry_reason",
 ]
 
 #: Histogram buckets, seconds: 10 ms to 10 min, dense around the 1-2 s a first batch takes.
-LATENCY_BUCKETS_S: Final = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+LATENCY_BUCKETS_S: Final = (
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+)
 
-#: How a stream can end (``StreamOutcome`` values plus ``shutdown``); bound up front so every
+#: How a stream can end (the ``StreamOutcome`` values); bound up front so every
 #: series exists at zero and ``rate()`` works from the first scrape.
 STREAM_OUTCOMES: Final = ("complete", "error", "disconnected", "stalled", "timeout", "shutdown")
 
@@ -282,10 +289,13 @@ class Metrics:
 
     @staticmethod
     def _child(children: dict[str, Counter], family: Counter, value: object) -> Counter:
-        label = _label(value)
-        child = children.get(label)
+        # A str-mixin enum member hashes and compares like its value: one look-up on the hot path.
+        child = children.get(value)  # type: ignore[call-overload]
         if child is None:
-            child = children[label] = family.labels(label)
+            label = _label(value)
+            child = children.get(label)
+            if child is None:
+                child = children[label] = family.labels(label)
         return child
 
     def _build_middleware(self) -> Middleware:

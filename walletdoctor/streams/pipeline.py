@@ -26,12 +26,15 @@ from collections import deque
 from typing import Any
 
 from walletdoctor.analytics.extraction import extract_trade
+from walletdoctor.analytics.pnl import PnlTracker
+from walletdoctor.analytics.prices import PriceSource
 from walletdoctor.analytics.summary import WalletSummary
 from walletdoctor.analytics.trade import Trade
+from walletdoctor.analytics.valuation import value_trades
 from walletdoctor.errors import ErrorCode, StreamFailure, WalletDoctorError
 from walletdoctor.helius.assets import TokenDirectory
 from walletdoctor.helius.errors import HeliusError
-from walletdoctor.helius.fetch import FetchProgress, TransactionFetcher
+from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, TransactionFetcher
 from walletdoctor.sse.event import EventName
 from walletdoctor.streams.session import StreamSession
 
@@ -54,17 +57,29 @@ class TradePipeline:
         tokens: the process's symbol directory.
     """
 
-    def __init__(self, session: StreamSession, fetcher: TransactionFetcher, tokens: TokenDirectory) -> None:
+    def __init__(
+        self,
+        session: StreamSession,
+        fetcher: TransactionFetcher,
+        tokens: TokenDirectory,
+        prices: PriceSource | None = None,
+    ) -> None:
         self._session = session
         self._fetcher = fetcher
         self._tokens = tokens
+        self._prices = prices
         self._pending: list[Trade] = []
         self._symbols: _Symbols = {}
-        #: Extracted runs waiting for their symbols: (trades, look-up, progress event data).
-        self._stage: deque[tuple[list[Trade], asyncio.Task[_Symbols], dict[str, Any]]] = deque()
+        #: Extracted runs waiting for their look-ups: (symbols and prices, progress event data).
+        self._stage: deque[tuple[asyncio.Task[list[Trade]], dict[str, Any]]] = deque()
+        self._found = 0
         self._batches = 0
         self._sent = 0
         self._summary = WalletSummary()
+        #: Oldest-first streams know each sale's realized P&L as they go.
+        self._tracker = PnlTracker() if session.params.order is HistoryOrder.ASC else None
+        #: What the stream ended with: the ``complete`` data or the error (for /summary).
+        self.result: dict[str, Any] | WalletDoctorError | None = None
 
     async def run(self) -> None:
         """Publish the whole stream after ``connected``; never raises except on cancellation.
@@ -80,7 +95,9 @@ class TradePipeline:
             while self._stage:
                 await self._publish_staged()
             await self._flush(has_more=False)
-            await session.publish(EventName.COMPLETE, await self._complete(progress))
+            complete = await self._complete(progress)
+            self.result = complete
+            await session.publish(EventName.COMPLETE, complete)
         except HeliusError as error:
             log.warning("stream %s: upstream failed (%s on %s)", session.stream_id, type(error).__name__, error.endpoint)
             await self._fail(
@@ -97,24 +114,37 @@ class TradePipeline:
             await self._fail(StreamFailure(ErrorCode.INTERNAL_ERROR, "internal error"))
         finally:
             # Cancellation or failure: no look-up may outlive the stream.
-            for _, lookup, _ in self._stage:
+            for lookup, _ in self._stage:
                 lookup.cancel()
 
     async def _on_transactions(self, transactions: list[dict[str, Any]], progress: FetchProgress) -> None:
         wallet = self._session.params.wallet
         trades = [trade for trade in (extract_trade(t, wallet) for t in transactions) if trade is not None]
-        for trade in trades:
-            self._summary.add(trade)
-        mints = {m for t in trades for m in (t.token_in_mint, t.token_out_mint)}
-        lookup = asyncio.ensure_future(self._tokens.symbols(mints))
-        self._stage.append((trades, lookup, self._progress(progress)))
-        while len(self._stage) > NAMING_LOOKAHEAD or (self._stage and self._stage[0][1].done()):
+        self._found += len(trades)
+        lookup = asyncio.ensure_future(self._look_up(trades))
+        self._stage.append((lookup, self._progress(progress)))
+        while len(self._stage) > NAMING_LOOKAHEAD or (self._stage and self._stage[0][0].done()):
             await self._publish_staged()
 
+    async def _look_up(self, trades: list[Trade]) -> list[Trade]:
+        """Symbols and prices of a run of trades, both at once: one round trip."""
+        mints = {m for t in trades for m in (t.token_in_mint, t.token_out_mint)}
+        naming = self._tokens.symbols(mints)
+        if self._prices is None or not trades:
+            symbols = await naming
+        else:
+            symbols, trades = await asyncio.gather(naming, value_trades(trades, self._prices))
+        self._symbols.update(symbols)
+        return trades
+
     async def _publish_staged(self) -> None:
-        trades, lookup, progress_data = self._stage[0]
-        self._symbols.update(await lookup)
+        lookup, progress_data = self._stage[0]
+        trades = await lookup
         self._stage.popleft()
+        for trade in trades:
+            self._summary.add(trade)
+        if self._tracker is not None:
+            trades = [self._tracker.apply(trade) for trade in trades]
         self._pending.extend(trades)
         batch_size = self._session.params.batch_size
         while len(self._pending) >= batch_size:
@@ -150,11 +180,11 @@ class TradePipeline:
         percentage = progress.percentage(self._session.params.window, int(time.time()))
         return {
             "step": "fetching",
-            "message": f"scanned {progress.transactions_scanned} transactions, found {self._summary.trades_found} trades",
+            "message": f"scanned {progress.transactions_scanned} transactions, found {self._found} trades",
             "percentage": percentage,
             "pages_fetched": progress.pages_fetched,
             "transactions_scanned": progress.transactions_scanned,
-            "trades_found": self._summary.trades_found,
+            "trades_found": self._found,
         }
 
     async def _complete(self, progress: FetchProgress) -> dict[str, Any]:
@@ -170,4 +200,5 @@ class TradePipeline:
         }
 
     async def _fail(self, error: WalletDoctorError) -> None:
+        self.result = error
         await self._session.publish(EventName.ERROR, error.to_json())
