@@ -36,7 +36,13 @@ async def test_sigterm_tells_every_open_stream_and_exits_within_the_grace_period
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "HELIUS_API_KEY"}
     # Upstream answers take 60 s: every stream is still open when SIGTERM comes.
-    env |= {"PORT": str(port), "EMULATOR_ENHANCED_LATENCY_S": "60", "SHUTDOWN_TIMEOUT_S": str(GRACE_S - 2)}
+    env |= {
+        "PORT": str(port),
+        "EMULATOR_ENHANCED_LATENCY_S": "60",
+        "SHUTDOWN_TIMEOUT_S": str(GRACE_S - 2),
+        "MAX_STREAMS_PER_KEY": str(STREAMS),
+        "RATE_LIMIT_PER_MINUTE": "1000",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "walletdoctor", "serve", "--host", "127.0.0.1"],
         env=env,

@@ -20,6 +20,7 @@ from walletdoctor.api.hardening import add_security_headers, allow_origins
 from walletdoctor.api.stream import stream_wallet
 from walletdoctor.api.summary import wallet_summary
 from walletdoctor.appkeys import (
+    REDIS,
     SETTINGS,
     STREAMS,
     UPSTREAM,
@@ -35,6 +36,18 @@ from walletdoctor.helius.breaker import UpstreamBreaker
 from walletdoctor.helius.client import HeliusClient
 from walletdoctor.helius.emulator.server import start_emulator
 from walletdoctor.helius.emulator.settings import EmulatorSettings
+from walletdoctor.security import (
+    AUTH_POLICY,
+    STREAM_LEASES,
+    AuthPolicy,
+    KeyStore,
+    LeaseStore,
+    MemoryLeaseStore,
+    RateLimiter,
+    RedisLeaseStore,
+    auth_middleware,
+    connect_redis,
+)
 from walletdoctor.sse.writer import StreamWriterSettings
 from walletdoctor.streams.registry import StreamRegistry
 
@@ -55,7 +68,7 @@ def create_app(settings: Settings, *, upstream: UpstreamEndpoints | None = None)
             ``settings.helius_api_key``, or the embedded emulator without one.
             Tests pass an emulator they started themselves.
     """
-    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_request_bytes)
+    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=settings.max_request_bytes)
     app.on_response_prepare.append(add_security_headers)
     app[SETTINGS] = settings
     app[WRITER_SETTINGS] = StreamWriterSettings(
@@ -64,6 +77,8 @@ def create_app(settings: Settings, *, upstream: UpstreamEndpoints | None = None)
         write_timeout_s=settings.write_timeout_s,
         stream_timeout_s=settings.stream_timeout_s,
     )
+    app.cleanup_ctx.append(_redis)
+    app.cleanup_ctx.append(_security)
     if upstream is not None:
         app[UPSTREAM] = upstream
     else:
@@ -80,6 +95,47 @@ def create_app(settings: Settings, *, upstream: UpstreamEndpoints | None = None)
 async def _end_open_streams(app: web.Application) -> None:
     told = app[STREAMS].shut_down(app[SETTINGS].retry_ms)
     log.info("shutting down: told %d open streams to reconnect elsewhere", told)
+
+
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    url = app[SETTINGS].redis_url
+    if url is None:
+        yield
+        return
+    # The URL may hold a password: never log it.
+    client = connect_redis(url.get_secret_value(), socket_timeout_s=app[SETTINGS].redis_timeout_s)
+    app[REDIS] = client
+    log.info("shared state in Redis")
+    try:
+        yield
+    finally:
+        await client.aclose()
+
+
+async def _security(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    keys = KeyStore.load(settings.api_keys, settings.api_keys_file)
+    redis = app.get(REDIS)
+    leases: LeaseStore
+    if redis is not None:
+        limiter = RateLimiter.with_redis(
+            redis, limit=settings.rate_limit_per_minute, timeout_s=settings.redis_timeout_s
+        )
+        leases = RedisLeaseStore(
+            redis,
+            max_streams=settings.max_streams_per_key,
+            lease_ttl_s=settings.stream_lease_ttl_s,
+            timeout_s=settings.redis_timeout_s,
+        )
+    else:
+        limiter = RateLimiter.in_memory(limit=settings.rate_limit_per_minute)
+        leases = MemoryLeaseStore(max_streams=settings.max_streams_per_key)
+    app[AUTH_POLICY] = AuthPolicy(keys=keys, limiter=limiter, require_keys=settings.production)
+    app[STREAM_LEASES] = leases
+    try:
+        yield
+    finally:
+        await limiter.aclose()
 
 
 async def _upstream_endpoints(app: web.Application) -> AsyncIterator[None]:

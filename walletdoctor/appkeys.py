@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import redis.asyncio as aioredis
 from aiohttp import web
 
 from walletdoctor.analytics.prices import PriceSource
@@ -14,7 +15,7 @@ from walletdoctor.helius.fetch import TransactionFetcher
 from walletdoctor.sse.writer import StreamWriterSettings
 from walletdoctor.streams.registry import StreamRegistry
 
-__all__ = ["SETTINGS", "STREAMS", "UPSTREAM", "UPSTREAM_SERVICES", "WRITER_SETTINGS", "UpstreamEndpoints", "UpstreamServices"]
+__all__ = ["REDIS", "SETTINGS", "STREAMS", "UPSTREAM", "UPSTREAM_SERVICES", "WRITER_SETTINGS", "UpstreamEndpoints", "UpstreamServices"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +47,5 @@ WRITER_SETTINGS = web.AppKey("writer_settings", StreamWriterSettings)
 UPSTREAM = web.AppKey("upstream", UpstreamEndpoints)
 UPSTREAM_SERVICES = web.AppKey("upstream_services", UpstreamServices)
 STREAMS = web.AppKey("streams", StreamRegistry)
+#: The process's Redis pool; absent when REDIS_URL is not set.
+REDIS = web.AppKey("redis", aioredis.Redis)

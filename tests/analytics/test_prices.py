@@ -19,7 +19,7 @@ from walletdoctor.solana import NATIVE_SOL_MINT, USDC_MINT, USDT_MINT
 from tests.conftest import Emulator
 
 TOKEN = "Token1111111111111111111111111111111111111"
-#: With the defaults a bucket is 1,000 minutes less 2 x 10 minutes of tolerance.
+#: With 1m points a bucket is 1,000 minutes less 2 x 10 minutes of tolerance.
 BUCKET_S = 58_800
 
 
@@ -65,24 +65,24 @@ async def test_stablecoins_are_one_dollar() -> None:
 
 async def test_a_chain_answers_with_its_first_source_that_knows() -> None:
     history = FakeHistory()
-    chain = PriceChain(StablecoinPrices(), BirdeyePrices(history))
+    chain = PriceChain(StablecoinPrices(), BirdeyePrices(history, interval="1m"))
     assert await chain.price_usd(USDC_MINT, 600_000) == 1 and history.calls == []
     assert await chain.price_usd(TOKEN, 600_000) == Decimal(600)
     assert await PriceChain().price_usd(TOKEN, 1) is None
 
 
 async def test_the_nearest_point_within_the_tolerance() -> None:
-    prices = BirdeyePrices(FakeHistory(step_s=60), tolerance_s=600)
+    prices = BirdeyePrices(FakeHistory(step_s=60), interval="1m", tolerance_s=600)
     assert await prices.price_usd(TOKEN, 600_029) == Decimal(600)  # 600,000 is nearer than 600,060
     assert await prices.price_usd(TOKEN, 600_031) == Decimal("600.06")
-    sparse = BirdeyePrices(FakeHistory(step_s=3600), tolerance_s=600)
+    sparse = BirdeyePrices(FakeHistory(step_s=3600), interval="1m", tolerance_s=600)
     assert await sparse.price_usd(TOKEN, 3600 * 200 + 600) == Decimal(720)
     assert await sparse.price_usd(TOKEN, 3600 * 200 + 601) is None
 
 
 async def test_one_request_serves_every_ask_in_a_bucket_even_concurrent() -> None:
     history = FakeHistory(delay_s=0.05)
-    prices = BirdeyePrices(history)
+    prices = BirdeyePrices(history, interval="1m")
     start = BUCKET_S * 30
     asks = [prices.price_usd(TOKEN, start + k * 97) for k in range(200)]  # 19,400 s: one bucket
     answers = await asyncio.gather(*asks)
@@ -96,32 +96,46 @@ async def test_one_request_serves_every_ask_in_a_bucket_even_concurrent() -> Non
     assert len(history.calls) == 3
 
 
+async def test_by_default_a_window_is_1000_five_minute_points() -> None:
+    history = FakeHistory(step_s=300)
+    prices = BirdeyePrices(history)
+    start = 298_800 * 20 + 1000  # 1,000 x 300 s less 2 x 600 s of tolerance per bucket
+    assert await prices.price_usd(TOKEN, start) == Decimal("5976.9")
+    assert await prices.price_usd(TOKEN, start + 86_400) is not None  # a day later: the same window
+    ((_, time_from, time_to, interval),) = history.calls
+    assert interval == "5m" and time_to - time_from + 1 == 1000 * 300
+
+
 async def test_answers_cut_at_1000_items_are_followed_up() -> None:
     history = FakeHistory(step_s=30, cut=True)  # twice as dense as the window's intervals
-    prices = BirdeyePrices(history)
+    prices = BirdeyePrices(history, interval="1m")
     end = BUCKET_S * 31 - 1
     assert await prices.price_usd(TOKEN, end) == Decimal(end + 1) / 1000  # a point of the second page
     assert len(history.calls) == 2 and history.calls[1][1] == history.calls[0][1] + 999 * 30 + 1
 
 
-async def test_failures_are_none_with_one_warning_and_retried_after_a_while(caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_failure_is_none_with_one_warning_and_pauses_new_fetches(caplog: pytest.LogCaptureFixture) -> None:
     clock = Clock()
-    history = FakeHistory(fail=1)
-    prices = BirdeyePrices(history, failure_ttl_s=30, ttl_s=600, clock=clock)
+    history = FakeHistory()
+    prices = BirdeyePrices(history, interval="1m", failure_ttl_s=30, ttl_s=600, clock=clock)
+    assert await prices.price_usd(TOKEN, 600_000) == Decimal(600)
+    history.fail = 1
     with caplog.at_level(logging.WARNING, logger="walletdoctor.analytics.prices"):
-        assert await prices.price_usd(TOKEN, 600_000) is None
-        assert await prices.price_usd(TOKEN, 600_100) is None
-    assert len(history.calls) == 1 and len(caplog.records) == 1
+        assert await prices.price_usd(TOKEN, 9_000_000) is None
+        assert await prices.price_usd(TOKEN, 9_000_100) is None
+        assert await prices.price_usd("Other", 600_000) is None  # another window: paused too
+    assert await prices.price_usd(TOKEN, 600_060) == Decimal("600.06")  # cached windows still answer
+    assert len(history.calls) == 2 and len(caplog.records) == 1
     assert "Unavailable" in caplog.records[0].getMessage()
     clock.now = 31
-    assert await prices.price_usd(TOKEN, 600_000) == Decimal(600)
-    assert len(history.calls) == 2
+    assert await prices.price_usd(TOKEN, 9_000_000) == Decimal(9000)
+    assert len(history.calls) == 3
 
 
 async def test_windows_expire_and_the_least_recently_used_go_first() -> None:
     clock = Clock()
     history = FakeHistory()
-    prices = BirdeyePrices(history, cache_windows=2, ttl_s=600, clock=clock)
+    prices = BirdeyePrices(history, interval="1m", cache_windows=2, ttl_s=600, clock=clock)
     for bucket in (10, 11, 10, 12, 10):  # 11 is evicted when 12 comes in; 10 stays in use
         await prices.price_usd(TOKEN, BUCKET_S * bucket + 1000)
     assert len(history.calls) == 3
@@ -133,13 +147,13 @@ async def test_windows_expire_and_the_least_recently_used_go_first() -> None:
 
 
 async def test_a_slow_birdeye_gives_none_after_the_fetch_timeout() -> None:
-    prices = BirdeyePrices(FakeHistory(delay_s=5), fetch_timeout_s=0.05)
+    prices = BirdeyePrices(FakeHistory(delay_s=5), interval="1m", fetch_timeout_s=0.05)
     assert await prices.price_usd(TOKEN, 600_000) is None
 
 
 async def test_the_fetch_is_cancelled_with_its_last_waiter_only() -> None:
     history = FakeHistory(delay_s=0.2)
-    prices = BirdeyePrices(history)
+    prices = BirdeyePrices(history, interval="1m")
     first = asyncio.create_task(prices.price_usd(TOKEN, 600_000))
     second = asyncio.create_task(prices.price_usd(TOKEN, 600_060))
     await asyncio.sleep(0.05)
@@ -158,7 +172,7 @@ async def test_the_fetch_is_cancelled_with_its_last_waiter_only() -> None:
 
 async def test_times_out_of_birdeyes_range_are_not_asked() -> None:
     history = FakeHistory()
-    prices = BirdeyePrices(history)
+    prices = BirdeyePrices(history, interval="1m")
     assert await prices.price_usd(TOKEN, -1) is None and await prices.price_usd(TOKEN, 10**10 + 1) is None
     assert history.calls == []
 
@@ -170,7 +184,7 @@ def test_settings_that_cannot_work_are_refused() -> None:
     with pytest.raises(ValueError):
         BirdeyePrices(history, window_points=1001)
     with pytest.raises(ValueError):
-        BirdeyePrices(history, window_points=10, tolerance_s=300)
+        BirdeyePrices(history, interval="1m", window_points=10, tolerance_s=300)
 
 
 @pytest.fixture

@@ -32,8 +32,9 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 import aiohttp
@@ -59,7 +60,7 @@ HISTORY_PRICE_PATH = "/defi/history_price"
 MAX_HISTORY_ITEMS = 1000
 #: The ``type`` values Birdeye accepts, and the seconds each stands for
 #: (``1M`` taken as 30 days: Birdeye does not say how it cuts months).
-INTERVAL_SECONDS = {
+INTERVAL_SECONDS: Mapping[str, int] = MappingProxyType({
     "1m": 60,
     "3m": 180,
     "5m": 300,
@@ -75,7 +76,7 @@ INTERVAL_SECONDS = {
     "3D": 259200,
     "1W": 604800,
     "1M": 2592000,
-}
+})
 
 #: ``(unix seconds, USD per UI token)``.
 PricePoint = tuple[int, Decimal]

@@ -10,7 +10,9 @@
                             endpoint (403), bad parameters (400); not retried
 
 ``RateLimited``, ``Unavailable`` and ``InvalidResponse`` are transient and
-retried with backoff; after the last attempt the error propagates. Birdeye
+retried with backoff; after the last attempt the error propagates (the
+price sources of :mod:`walletdoctor.analytics.prices` turn it into an
+unknown price and a warning, never a failed stream). Birdeye
 documents exactly these statuses for ``/defi/history_price`` (200, 400, 401,
 403, 429, 500: docs.birdeye.so reference "Price - Historical"). Messages
 carry the status and Birdeye's own ``message`` text, never the API key.

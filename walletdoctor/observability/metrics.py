@@ -124,7 +124,7 @@ class Metrics:
             GCCollector(registry=registry)
         self._active = Gauge("walletdoctor_streams_active", "Open SSE streams.", registry=registry)
         self._capacity = Gauge(
-            "walletdoctor_streams_capacity", "Streams one process is sized for.", registry=registry
+            "walletdoctor_streams_capacity", "Streams one process is sized for (0: not set).", registry=registry
         )
         if stream_capacity is not None:
             self._capacity.set(stream_capacity)

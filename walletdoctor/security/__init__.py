@@ -9,7 +9,6 @@ One module per concept:
   :class:`RedisLeaseStore` with expiring leases);
 - ``middleware``: the ``/v4/`` middleware tying them together (:func:`auth_middleware`)
   and :func:`stream_lease` for the stream handler;
-- ``redaction``: a logging filter that replaces any key in any log record;
 - ``store``: bounded waits on Redis and the translation of its failures;
 - ``errors``: the refusals (error tree in its docstring).
 
@@ -37,7 +36,6 @@ from walletdoctor.security.middleware import (
     stream_lease,
 )
 from walletdoctor.security.rate_limit import RateDecision, RateLimiter
-from walletdoctor.security.redaction import KeyRedactingFilter, redact_keys
 from walletdoctor.security.store import connect_redis
 
 __all__ = [
@@ -46,7 +44,6 @@ __all__ = [
     "STREAM_LEASES",
     "AuthPolicy",
     "Caller",
-    "KeyRedactingFilter",
     "KeyStore",
     "Lease",
     "LeaseStore",
@@ -67,6 +64,5 @@ __all__ = [
     "hash_key",
     "key_id",
     "presented_key",
-    "redact_keys",
     "stream_lease",
 ]
