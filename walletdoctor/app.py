@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 
+from walletdoctor.analytics.prices import BirdeyePrices, PriceChain, PriceSource, StablecoinPrices
 from walletdoctor.api.errors import error_middleware
 from walletdoctor.api.hardening import add_security_headers, allow_origins
 from walletdoctor.api.stream import stream_wallet
@@ -29,6 +30,8 @@ from walletdoctor.appkeys import (
     UpstreamEndpoints,
     UpstreamServices,
 )
+from walletdoctor.birdeye import BirdeyeClient
+from walletdoctor.birdeye.emulator import BIRDEYE_PREFIX, birdeye_emulator_of
 from walletdoctor.config import Settings
 from walletdoctor.helius import create_client_session, create_fetcher
 from walletdoctor.helius.assets import TokenDirectory
@@ -36,6 +39,16 @@ from walletdoctor.helius.breaker import UpstreamBreaker
 from walletdoctor.helius.client import HeliusClient
 from walletdoctor.helius.emulator.server import start_emulator
 from walletdoctor.helius.emulator.settings import EmulatorSettings
+from walletdoctor.observability import (
+    HEALTH_CHECKS,
+    METRICS,
+    HealthChecks,
+    Metrics,
+    UpstreamState,
+    health_handler,
+    metrics_handler,
+    ready_handler,
+)
 from walletdoctor.security import (
     AUTH_POLICY,
     STREAM_LEASES,
@@ -68,7 +81,18 @@ def create_app(settings: Settings, *, upstream: UpstreamEndpoints | None = None)
             ``settings.helius_api_key``, or the embedded emulator without one.
             Tests pass an emulator they started themselves.
     """
-    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=settings.max_request_bytes)
+    metrics = Metrics()
+    # The metrics middleware is outermost so that it sees every final status.
+    app = web.Application(
+        middlewares=[metrics.middleware, error_middleware, auth_middleware],
+        client_max_size=settings.max_request_bytes,
+    )
+    app[METRICS] = metrics
+    app[HEALTH_CHECKS] = HealthChecks(
+        active_streams=lambda: metrics.active_streams,
+        upstream_state=lambda: _upstream_state(app),
+        redis_ping=(lambda: app[REDIS].ping()) if settings.redis_url is not None else None,
+    )
     app.on_response_prepare.append(add_security_headers)
     app[SETTINGS] = settings
     app[WRITER_SETTINGS] = StreamWriterSettings(
@@ -88,8 +112,19 @@ def create_app(settings: Settings, *, upstream: UpstreamEndpoints | None = None)
     app.on_shutdown.append(_end_open_streams)
     app.router.add_get("/v4/wallet/{address}/stream", stream_wallet)
     app.router.add_get("/v4/wallet/{address}/summary", wallet_summary)
+    app.router.add_get("/metrics", metrics_handler)
+    app.router.add_get("/health", health_handler)
+    app.router.add_get("/ready", ready_handler)
     allow_origins(app, settings.origins)
     return app
+
+
+def _upstream_state(app: web.Application) -> UpstreamState:
+    upstream = app.get(UPSTREAM)
+    services = app.get(UPSTREAM_SERVICES)
+    mode = "helius" if upstream is not None and not upstream.embedded else "embedded emulator"
+    breaker = services.breaker.state if services is not None and services.breaker is not None else None
+    return UpstreamState(mode=mode, breaker=breaker)
 
 
 async def _end_open_streams(app: web.Application) -> None:
@@ -155,7 +190,8 @@ async def _upstream_endpoints(app: web.Application) -> AsyncIterator[None]:
         das_latency_s=settings.emulator_rpc_latency_s,
         enhanced_latency_s=settings.emulator_enhanced_latency_s,
     )
-    async with start_emulator(emulator_settings) as (base_url, _emulator_app):
+    async with start_emulator(emulator_settings) as (base_url, emulator_app):
+        birdeye_emulator_of(emulator_app).latency_s = settings.emulator_birdeye_latency_s
         app[UPSTREAM] = UpstreamEndpoints(
             api_url=base_url, rpc_url=base_url, api_key=EMBEDDED_API_KEY, embedded=True
         )
@@ -166,14 +202,33 @@ async def _upstream_endpoints(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+def _price_source(session: ClientSession, settings: Settings, upstream: UpstreamEndpoints) -> PriceSource:
+    """Stablecoins at 1 USD, then Birdeye's history: the embedded emulator's recorded
+    prices with no key set, real Birdeye with ``BIRDEYE_API_KEY``, none otherwise."""
+    if settings.birdeye_api_key is not None:
+        url, key = settings.birdeye_api_url, settings.birdeye_api_key.get_secret_value()
+    elif upstream.embedded:
+        url, key = upstream.api_url + BIRDEYE_PREFIX, upstream.api_key
+    else:
+        # The emulator's prices belong to the recorded wallet, not to real ones.
+        return PriceChain(StablecoinPrices())
+    client = BirdeyeClient.from_settings(session, settings, base_url=url, api_key=key)
+    return PriceChain(StablecoinPrices(), BirdeyePrices(client))
+
+
 async def _upstream_services(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     upstream = app[UPSTREAM]
     session = create_client_session(settings.helius_connections)
     try:
+        metrics = app[METRICS]
         breaker = UpstreamBreaker(
-            "helius", failure_threshold=settings.breaker_failures, recovery_s=settings.breaker_recovery_s
+            "helius",
+            failure_threshold=settings.breaker_failures,
+            recovery_s=settings.breaker_recovery_s,
+            on_state_change=metrics.on_breaker_change,
         )
+        metrics.breaker_state("helius", breaker.state)
         client = HeliusClient.from_settings(
             session,
             settings,
@@ -181,9 +236,15 @@ async def _upstream_services(app: web.Application) -> AsyncIterator[None]:
             rpc_url=upstream.rpc_url,
             api_key=upstream.api_key,
             breaker=breaker,
+            on_retry=metrics.on_retry,
+            on_response=metrics.upstream_request,
         )
         app[UPSTREAM_SERVICES] = UpstreamServices(
-            client=client, fetcher=create_fetcher(settings, client), tokens=TokenDirectory(client)
+            client=client,
+            fetcher=create_fetcher(settings, client),
+            tokens=TokenDirectory(client),
+            prices=_price_source(session, settings, upstream),
+            breaker=breaker,
         )
         yield
     finally:

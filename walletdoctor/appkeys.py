@@ -10,6 +10,7 @@ from aiohttp import web
 from walletdoctor.analytics.prices import PriceSource
 from walletdoctor.config import Settings
 from walletdoctor.helius.assets import TokenDirectory
+from walletdoctor.helius.breaker import UpstreamBreaker
 from walletdoctor.helius.client import HeliusClient
 from walletdoctor.helius.fetch import TransactionFetcher
 from walletdoctor.sse.writer import StreamWriterSettings
@@ -40,6 +41,7 @@ class UpstreamServices:
     tokens: TokenDirectory
     #: USD prices (Birdeye and stablecoins); ``None`` leaves trades unpriced.
     prices: PriceSource | None = None
+    breaker: UpstreamBreaker | None = None
 
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -61,7 +61,9 @@ def _serve(args: argparse.Namespace) -> None:
     if (unsafe := settings.unsafe_setting()) is not None:
         variable, reason = unsafe
         sys.exit(f"walletdoctor: refusing to start: {variable}: {reason}")
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from walletdoctor.observability import configure_logging
+
+    configure_logging(settings.log_level)
     web.run_app(
         create_app(settings),
         host=settings.host,

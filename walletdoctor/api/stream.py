@@ -9,6 +9,7 @@ from aiohttp import web
 from walletdoctor.api.params import parse_stream_params
 from walletdoctor.appkeys import SETTINGS, STREAMS, UPSTREAM_SERVICES, WRITER_SETTINGS
 from walletdoctor.errors import ErrorCode, WalletDoctorError
+from walletdoctor.observability import METRICS, bind_stream
 from walletdoctor.security import stream_lease
 from walletdoctor.sse.writer import StreamOutcome, write_stream
 from walletdoctor.streams.pipeline import TradePipeline
@@ -37,16 +38,22 @@ async def stream_wallet(request: web.Request) -> web.StreamResponse:
     if registry.closing:
         raise WalletDoctorError(ErrorCode.SHUTTING_DOWN, "the server is restarting; try again shortly")
     # The lease is refused (429 TOO_MANY_STREAMS) before anything is sent.
+    metrics = app[METRICS]
     async with stream_lease(request):
         session = StreamSession(params, queue_size=app[SETTINGS].stream_queue_size)
-        pipeline = create_pipeline(app, session)
-        log.info("stream %s start wallet=%s batch_size=%d", session.stream_id, params.wallet, params.batch_size)
-        # A cancelled handler (the client left) never sees write_stream return.
-        outcome = StreamOutcome.DISCONNECTED
-        registry.add(session)
-        try:
-            response, outcome = await write_stream(request, session, pipeline.run(), app[WRITER_SETTINGS])
-        finally:
-            registry.discard(session)
-            log.info("stream %s end outcome=%s after %.3f s", session.stream_id, outcome.value, session.elapsed_s)
+        with bind_stream(session.stream_id, wallet=params.wallet):
+            pipeline = create_pipeline(app, session)
+            log.info("stream start batch_size=%d order=%s", params.batch_size, params.order.value)
+            # A cancelled handler (the client left) never sees write_stream return.
+            outcome = StreamOutcome.DISCONNECTED
+            registry.add(session)
+            metrics.stream_started()
+            try:
+                response, outcome = await write_stream(
+                    request, session, pipeline.run(), app[WRITER_SETTINGS], metrics=metrics
+                )
+            finally:
+                registry.discard(session)
+                metrics.stream_ended(outcome, session.elapsed_s)
+                log.info("stream end outcome=%s after %.3f s", outcome.value, session.elapsed_s)
     return response

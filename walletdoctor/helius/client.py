@@ -84,6 +84,7 @@ class HistoryPage:
 
 
 RetryHook = Callable[[str, BaseException], None]
+ResponseHook = Callable[[str, int | str], None]
 
 
 def create_client_session(connections: int) -> aiohttp.ClientSession:
@@ -141,6 +142,7 @@ class HeliusClient:
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 8.0,
         on_retry: RetryHook | None = None,
+        on_response: ResponseHook | None = None,
         breaker: UpstreamBreaker | None = None,
     ) -> None:
         self._session = session
@@ -156,6 +158,7 @@ class HeliusClient:
         self._attempts = attempts
         self._backoff = wait_exponential_jitter(multiplier=backoff_initial_s, max=backoff_max_s, jitter=backoff_initial_s)
         self._on_retry = on_retry
+        self._on_response = on_response
         self._breaker = breaker
         self._rpc_ids = itertools.count(1)
 
@@ -169,6 +172,7 @@ class HeliusClient:
         rpc_url: str,
         api_key: str,
         on_retry: RetryHook | None = None,
+        on_response: ResponseHook | None = None,
         breaker: UpstreamBreaker | None = None,
     ) -> HeliusClient:
         """Build a client with the limits and retry policy of ``settings`` behind ``breaker``."""
@@ -184,6 +188,7 @@ class HeliusClient:
             backoff_initial_s=settings.helius_backoff_initial_s,
             backoff_max_s=settings.helius_backoff_max_s,
             on_retry=on_retry,
+            on_response=on_response,
             breaker=breaker,
         )
 
@@ -351,10 +356,16 @@ class HeliusClient:
                 raw = await response.read()
                 retry_after = response.headers.get("Retry-After")
         except TimeoutError as exc:
+            if self._on_response is not None:
+                self._on_response(endpoint, "timeout")
             raise UpstreamUnavailable("request timed out", endpoint=endpoint) from exc
         except aiohttp.ClientError as exc:
+            if self._on_response is not None:
+                self._on_response(endpoint, "error")
             # The exception text may hold the URL, whose query carries the key.
             raise UpstreamUnavailable(f"connection failed ({type(exc).__name__})", endpoint=endpoint) from exc
+        if self._on_response is not None:
+            self._on_response(endpoint, status)
         return interpret_response(endpoint, status, raw, retry_after, accept_search_hint)
 
     def _wait(self, state: RetryCallState) -> float:

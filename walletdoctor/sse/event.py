@@ -53,6 +53,8 @@ class EncodedEvent:
     name: EventName
     frame: bytes
     event_id: str | None = None
+    #: trade objects in a ``trades`` event, else 0 (for metrics).
+    trades: int = 0
 
     @property
     def is_final(self) -> bool:
@@ -82,7 +84,8 @@ def encode_event(name: EventName, data: Any, event_id: str | None = None) -> Enc
         if any(ch in event_id for ch in _FORBIDDEN_IN_FIELD):
             raise ValueError("an SSE id must not contain CR, LF or NUL")
         frame = b"id: %s\nevent: %s\ndata: %s\n\n" % (event_id.encode(), name.value.encode(), payload)
-    return EncodedEvent(name, frame, event_id)
+    trades = len(data.get("trades", ())) if name is EventName.TRADES and isinstance(data, dict) else 0
+    return EncodedEvent(name, frame, event_id, trades)
 
 
 def encode_retry(milliseconds: int) -> bytes:

@@ -23,7 +23,7 @@ import enum
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.client_exceptions import ClientConnectionResetError
@@ -32,6 +32,9 @@ from aiohttp_sse import sse_response
 from walletdoctor.errors import ErrorCode, StreamFailure
 from walletdoctor.sse.event import EncodedEvent, EventName, encode_retry
 from walletdoctor.streams.session import StreamSession
+
+if TYPE_CHECKING:
+    from walletdoctor.observability import Metrics
 
 __all__ = ["StreamOutcome", "StreamWriterSettings", "write_stream"]
 
@@ -78,6 +81,8 @@ async def write_stream(
     session: StreamSession,
     pipeline: Coroutine[Any, Any, None],
     settings: StreamWriterSettings,
+    *,
+    metrics: Metrics | None = None,
 ) -> tuple[web.StreamResponse, StreamOutcome]:
     """Serve ``session`` as an SSE response, running ``pipeline`` as its producer task.
 
@@ -100,8 +105,9 @@ async def write_stream(
         producer = asyncio.create_task(pipeline, name=f"stream-pipeline:{session.stream_id}")
         outcome = StreamOutcome.DISCONNECTED
         try:
-            await _write(request, response, encode_retry(settings.retry_ms) + session.connected_event().frame, settings)
-            outcome = await _drain(request, response, session, settings, deadline, loop)
+            first = encode_retry(settings.retry_ms) + session.connected_event().frame
+            await _write(request, response, first, settings, EventName.CONNECTED, metrics)
+            outcome = await _drain(request, response, session, settings, deadline, loop, metrics)
             await response.write_eof()
         except _PeerGone as gone:
             outcome = gone.outcome
@@ -119,12 +125,14 @@ async def _drain(
     settings: StreamWriterSettings,
     deadline: float,
     loop: asyncio.AbstractEventLoop,
+    metrics: Metrics | None,
 ) -> StreamOutcome:
+    first_pending = metrics is not None
     while True:
         remaining = deadline - loop.time()
         if remaining <= 0:
             failure = StreamFailure(ErrorCode.STREAM_TIMEOUT, "the stream reached its maximum duration")
-            await _write(request, response, session.event(EventName.ERROR, failure.to_json()).frame, settings)
+            await _write(request, response, session.event(EventName.ERROR, failure.to_json()).frame, settings, EventName.ERROR, metrics)
             return StreamOutcome.TIMEOUT
         event: EncodedEvent | None
         try:
@@ -134,9 +142,15 @@ async def _drain(
             event = None
         if event is None:
             if deadline - loop.time() > 0:
-                await _write(request, response, session.heartbeat_event().frame, settings)
+                await _write(request, response, session.heartbeat_event().frame, settings, EventName.HEARTBEAT, metrics)
             continue
-        await _write(request, response, event.frame, settings)
+        await _write(request, response, event.frame, settings, event.name, metrics)
+        if metrics is not None:
+            if event.trades:
+                metrics.trades_sent(event.trades)
+            if first_pending and (event.name is EventName.TRADES or event.is_final):
+                metrics.first_event(session.elapsed_s)
+                first_pending = False
         if event.is_final:
             if session.interrupted:
                 return StreamOutcome.SHUTDOWN
@@ -144,7 +158,12 @@ async def _drain(
 
 
 async def _write(
-    request: web.Request, response: web.StreamResponse, frame: bytes, settings: StreamWriterSettings
+    request: web.Request,
+    response: web.StreamResponse,
+    frame: bytes,
+    settings: StreamWriterSettings,
+    name: EventName,
+    metrics: Metrics | None,
 ) -> None:
     try:
         async with asyncio.timeout(settings.write_timeout_s):
@@ -157,3 +176,5 @@ async def _write(
     except (ConnectionResetError, ClientConnectionResetError, RuntimeError):
         # RuntimeError: aiohttp refuses writes after the connection closed.
         raise _PeerGone(StreamOutcome.DISCONNECTED) from None
+    if metrics is not None:
+        metrics.event_sent(name, len(frame))
