@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: serve test install install-test redis-server
+.PHONY: serve test install install-test redis-server promtool browser nginx
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,5 +23,23 @@ serve: install
 redis-server:
 	@command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
-test: install-test redis-server
+# The live page's tests drive Debian's headless Chromium through its chromedriver,
+# and the probe's tests start their own nginx: install them where they are missing.
+browser:
+	@test -x /usr/bin/chromium && test -x /usr/bin/chromedriver || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+nginx:
+	@test -x /usr/sbin/nginx || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
+
+# The config tests check config/ with Prometheus' own promtool. Where it is
+# missing, take just that binary out of Debian's prometheus package into the
+# virtualenv (a 19 MB download; no service is installed or started).
+promtool: $(BIN)/python
+	@command -v promtool >/dev/null || test -x $(BIN)/promtool || { \
+	  tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cd "$$tmp" && \
+	  { apt-get download -qq prometheus 2>/dev/null || { apt-get update -qq && apt-get download -qq prometheus; }; } && \
+	  dpkg-deb --fsys-tarfile prometheus_*.deb | tar -xO ./usr/bin/promtool > "$(abspath $(BIN))/promtool.part" && \
+	  chmod +x "$(abspath $(BIN))/promtool.part" && mv "$(abspath $(BIN))/promtool.part" "$(abspath $(BIN))/promtool"; }
+
+test: install-test redis-server promtool browser nginx
 	$(BIN)/python -m pytest

@@ -126,10 +126,10 @@ class StreamRecord:
         return self.events[-1]
 
 
-async def read_stream(url: str, *, timeout: float = 60.0) -> StreamRecord:
+async def read_stream(url: str, *, timeout: float = 60.0, headers: dict[str, str] | None = None) -> StreamRecord:
     """Read a whole stream with httpx-sse (an SSE parser independent of the server's code)."""
     async with httpx.AsyncClient(timeout=timeout) as client:
-        async with aconnect_sse(client, "GET", url) as source:
+        async with aconnect_sse(client, "GET", url, headers=headers or {}) as source:
             events = [event async for event in source.aiter_sse()]
             return StreamRecord(source.response.status_code, source.response.headers, events)
 

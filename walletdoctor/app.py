@@ -5,25 +5,30 @@ Resources start in dependency order and stop in reverse:
 1. the upstream: real Helius when ``HELIUS_API_KEY`` is set, else the
    embedded emulator on a loopback port serving the bundled real wallet;
 2. the Helius ``ClientSession`` with the client, fetch strategy and
-   symbol directory built on it.
+   symbol directory built on it (and the upstream cache: Redis, or memory);
+3. the feed hub, where every stream's fetch runs (and, with Redis, the
+   feed store that lets another process resume a stream).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 from aiohttp import ClientSession, web
 
 from walletdoctor.analytics.prices import BirdeyePrices, PriceChain, PriceSource, StablecoinPrices
 from walletdoctor.api.errors import error_middleware
-from walletdoctor.api.hardening import add_security_headers, allow_origins
+from walletdoctor.api.hardening import add_security_headers, allow_origins, limit_request_body
+from walletdoctor.api.openapi import add_openapi_route
 from walletdoctor.api.stream import stream_wallet
 from walletdoctor.api.summary import wallet_summary
 from walletdoctor.appkeys import (
+    FEED_HUB,
     REDIS,
     SETTINGS,
-    STREAMS,
     UPSTREAM,
     UPSTREAM_SERVICES,
     WRITER_SETTINGS,
@@ -36,6 +41,7 @@ from walletdoctor.config import Settings
 from walletdoctor.helius import create_client_session, create_fetcher
 from walletdoctor.helius.assets import TokenDirectory
 from walletdoctor.helius.breaker import UpstreamBreaker
+from walletdoctor.helius.cache import CachedHistory, MemoryCache, RedisCache, UpstreamCache
 from walletdoctor.helius.client import HeliusClient
 from walletdoctor.helius.emulator.server import start_emulator
 from walletdoctor.helius.emulator.settings import EmulatorSettings
@@ -62,7 +68,8 @@ from walletdoctor.security import (
     connect_redis,
 )
 from walletdoctor.sse.writer import StreamWriterSettings
-from walletdoctor.streams.registry import StreamRegistry
+from walletdoctor.streams import Feed, FeedHub, HubSettings, RedisFeedStore, TradePipeline
+from walletdoctor.web import add_page_routes
 
 __all__ = ["EMBEDDED_API_KEY", "create_app"]
 
@@ -81,10 +88,10 @@ def create_app(settings: Settings, *, upstream: UpstreamEndpoints | None = None)
             ``settings.helius_api_key``, or the embedded emulator without one.
             Tests pass an emulator they started themselves.
     """
-    metrics = Metrics()
+    metrics = Metrics(stream_capacity=settings.stream_capacity or None)
     # The metrics middleware is outermost so that it sees every final status.
     app = web.Application(
-        middlewares=[metrics.middleware, error_middleware, auth_middleware],
+        middlewares=[metrics.middleware, error_middleware, limit_request_body, auth_middleware],
         client_max_size=settings.max_request_bytes,
     )
     app[METRICS] = metrics
@@ -108,14 +115,17 @@ def create_app(settings: Settings, *, upstream: UpstreamEndpoints | None = None)
     else:
         app.cleanup_ctx.append(_upstream_endpoints)
     app.cleanup_ctx.append(_upstream_services)
-    app[STREAMS] = StreamRegistry()
+    app.cleanup_ctx.append(_feeds)
     app.on_shutdown.append(_end_open_streams)
     app.router.add_get("/v4/wallet/{address}/stream", stream_wallet)
     app.router.add_get("/v4/wallet/{address}/summary", wallet_summary)
     app.router.add_get("/metrics", metrics_handler)
     app.router.add_get("/health", health_handler)
     app.router.add_get("/ready", ready_handler)
+    add_openapi_route(app)
     allow_origins(app, settings.origins)
+    # The page and its files are same-origin only: registered after CORS.
+    add_page_routes(app)
     return app
 
 
@@ -128,7 +138,7 @@ def _upstream_state(app: web.Application) -> UpstreamState:
 
 
 async def _end_open_streams(app: web.Application) -> None:
-    told = app[STREAMS].shut_down(app[SETTINGS].retry_ms)
+    told = app[FEED_HUB].shut_down(app[SETTINGS].retry_ms)
     log.info("shutting down: told %d open streams to reconnect elsewhere", told)
 
 
@@ -239,13 +249,61 @@ async def _upstream_services(app: web.Application) -> AsyncIterator[None]:
             on_retry=metrics.on_retry,
             on_response=metrics.upstream_request,
         )
+        cache = _upstream_cache(app)
         app[UPSTREAM_SERVICES] = UpstreamServices(
             client=client,
-            fetcher=create_fetcher(settings, client),
-            tokens=TokenDirectory(client),
+            fetcher=create_fetcher(settings, client if cache is None else CachedHistory(client, cache)),
+            tokens=TokenDirectory.with_redis(client, app.get(REDIS)),
             prices=_price_source(session, settings, upstream),
             breaker=breaker,
         )
         yield
     finally:
         await session.close()
+
+
+def _upstream_cache(app: web.Application) -> UpstreamCache | None:
+    """Redis when configured, else memory; ``None`` when the settings turn caching off."""
+    settings = app[SETTINGS]
+    redis = app.get(REDIS)
+    if settings.upstream_cache_ttl_s <= 0:
+        return None
+    if redis is not None:
+        return RedisCache(redis, settings.upstream_cache_ttl_s)
+    if settings.upstream_cache_bytes <= 0:
+        return None
+    return MemoryCache(settings.upstream_cache_bytes, settings.upstream_cache_ttl_s)
+
+
+async def _feeds(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    services = app[UPSTREAM_SERVICES]
+    redis = app.get(REDIS)
+    store = None
+    if redis is not None:
+        store = RedisFeedStore(
+            redis,
+            instance_id=uuid.uuid4().hex,
+            retention_s=settings.resume_ttl_s,
+            owner_ttl_s=settings.feed_owner_ttl_s,
+            max_events=settings.resume_max_events,
+        )
+
+    def produce(feed: Feed) -> Coroutine[Any, Any, None]:
+        return TradePipeline(feed, services.fetcher, services.tokens, services.prices).run()
+
+    hub = FeedHub(
+        produce,
+        HubSettings(
+            retention_s=settings.resume_ttl_s,
+            budget_bytes=settings.feed_buffer_bytes,
+            lookahead=settings.feed_lookahead,
+        ),
+        store=store,
+    )
+    app[FEED_HUB] = hub
+    hub.start()
+    try:
+        yield
+    finally:
+        await hub.aclose()

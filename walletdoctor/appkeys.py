@@ -14,9 +14,9 @@ from walletdoctor.helius.breaker import UpstreamBreaker
 from walletdoctor.helius.client import HeliusClient
 from walletdoctor.helius.fetch import TransactionFetcher
 from walletdoctor.sse.writer import StreamWriterSettings
-from walletdoctor.streams.registry import StreamRegistry
+from walletdoctor.streams.hub import FeedHub
 
-__all__ = ["REDIS", "SETTINGS", "STREAMS", "UPSTREAM", "UPSTREAM_SERVICES", "WRITER_SETTINGS", "UpstreamEndpoints", "UpstreamServices"]
+__all__ = ["FEED_HUB", "REDIS", "SETTINGS", "UPSTREAM", "UPSTREAM_SERVICES", "WRITER_SETTINGS", "UpstreamEndpoints", "UpstreamServices"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,7 @@ SETTINGS = web.AppKey("settings", Settings)
 WRITER_SETTINGS = web.AppKey("writer_settings", StreamWriterSettings)
 UPSTREAM = web.AppKey("upstream", UpstreamEndpoints)
 UPSTREAM_SERVICES = web.AppKey("upstream_services", UpstreamServices)
-STREAMS = web.AppKey("streams", StreamRegistry)
+#: The process's feeds and open streams.
+FEED_HUB = web.AppKey("feed_hub", FeedHub)
 #: The process's Redis pool; absent when REDIS_URL is not set.
 REDIS = web.AppKey("redis", aioredis.Redis)

@@ -17,6 +17,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the SSE server (settings from the environment)")
     serve.add_argument("--host", help="interface to bind (default: HOST or 0.0.0.0)")
     serve.add_argument("--port", type=int, help="port to bind (default: PORT or 8080)")
+    serve.add_argument(
+        "--workers", type=int, help="server processes sharing the port with SO_REUSEPORT (default: WEB_CONCURRENCY or 1)"
+    )
 
     emulator = commands.add_parser("emulator", help="run the Helius emulator on its own")
     emulator.add_argument("--host", default="127.0.0.1")
@@ -32,6 +35,27 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ADDRESS=N",
         help="serve a synthetic wallet of N transactions at ADDRESS (repeatable)",
     )
+
+    keys = commands.add_parser("keys", help="manage API keys")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    keys_commands.add_parser(
+        "create",
+        help="make an API key: prints the key (shown this once) and the hash line to put in API_KEYS or API_KEYS_FILE",
+    )
+
+    from walletdoctor.probe.command import PROBE_DESCRIPTION, add_probe_arguments
+
+    probe = commands.add_parser(
+        "probe", help="tell whether SSE survives the path to a stream URL", description=PROBE_DESCRIPTION
+    )
+    add_probe_arguments(probe)
+
+    from walletdoctor.client.console import STREAM_DESCRIPTION, add_stream_arguments
+
+    stream = commands.add_parser(
+        "stream", help="print a wallet's trades as they stream, then its summary", description=STREAM_DESCRIPTION
+    )
+    add_stream_arguments(stream)
     return parser
 
 
@@ -40,19 +64,29 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         _serve(args)
+    elif args.command == "keys":
+        _create_key()
+    elif args.command == "probe":
+        from walletdoctor.probe.command import run_probe_command
+
+        sys.exit(run_probe_command(args))
+    elif args.command == "stream":
+        import os
+
+        from walletdoctor.client.console import API_KEY_VARIABLE, run_stream_args
+
+        # The client's one setting from the environment, read here in the CLI layer only.
+        sys.exit(run_stream_args(args, environ_api_key=os.environ.get(API_KEY_VARIABLE)))
     else:
         _emulator(args)
 
 
 def _serve(args: argparse.Namespace) -> None:
-    import uvloop
-    from aiohttp import web
     from pydantic import ValidationError
 
-    from walletdoctor.app import create_app
     from walletdoctor.config import Settings
 
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("workers", args.workers)) if v is not None}
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
@@ -61,20 +95,27 @@ def _serve(args: argparse.Namespace) -> None:
     if (unsafe := settings.unsafe_setting()) is not None:
         variable, reason = unsafe
         sys.exit(f"walletdoctor: refusing to start: {variable}: {reason}")
-    from walletdoctor.observability import configure_logging
+    if settings.workers > 1:
+        from walletdoctor.workers import run_workers
 
-    configure_logging(settings.log_level)
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        loop=uvloop.new_event_loop(),
-        handler_cancellation=True,
-        shutdown_timeout=settings.shutdown_timeout_s,
-        access_log=None,
-        max_line_size=settings.max_header_bytes,
-        max_field_size=settings.max_header_bytes,
-        print=lambda line: logging.getLogger("walletdoctor").info(line),
+        run_workers(settings, overrides, settings.workers)
+    else:
+        from walletdoctor.server import run_server
+
+        run_server(settings)
+
+
+def _create_key() -> None:
+    """Print a new key on stdout's first line and its hash line on the second; only the hash is kept."""
+    from walletdoctor.security.keys import create_key
+
+    key, hash_line = create_key()
+    print(key)
+    print(hash_line)
+    print(
+        "walletdoctor: the key (first line) is shown only this once: give it to its owner. "
+        "Add the hash line (second) to API_KEYS (comma-separated) or to the API_KEYS_FILE, then restart.",
+        file=sys.stderr,
     )
 
 

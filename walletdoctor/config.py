@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_HEARTBEAT_S",
     "DEFAULT_PORT",
+    "DEFAULT_SHUTDOWN_GRACE_S",
     "FetchStrategy",
     "HistoryVocabulary",
     "Settings",
@@ -28,6 +30,13 @@ DEFAULT_PORT = 8080
 DEFAULT_HEARTBEAT_S = 10.0
 DEFAULT_BATCH_SIZE = 100
 MAX_BATCH_SIZE = 1000
+#: SIGTERM to exit, seconds: under the 30 s after which Procfile platforms
+#: (Heroku, Dokku, Render...) follow SIGTERM with SIGKILL.
+DEFAULT_SHUTDOWN_GRACE_S = 25.0
+#: Share of the grace period kept for closing Redis, the upstream sessions
+#: and the embedded emulator after the open streams ended (at most 5 s).
+_SHUTDOWN_CLEANUP_SHARE = 0.2
+_SHUTDOWN_CLEANUP_MAX_S = 5.0
 
 
 class FetchStrategy(str, enum.Enum):
@@ -60,7 +69,12 @@ class Settings(BaseSettings):
     env: str = Field(default="development", pattern="^(development|production)$")
     host: str = "0.0.0.0"
     port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
-    log_level: str = "INFO"
+    #: Server processes sharing the port (``SO_REUSEPORT``); Procfile platforms
+    #: set ``WEB_CONCURRENCY`` to the dyno's size. Several need ``REDIS_URL``
+    #: for limits and resume to span them.
+    workers: int = Field(default=1, ge=1, le=256, validation_alias=AliasChoices("WEB_CONCURRENCY", "WORKERS", "workers"))
+    #: Level of the JSON log lines on stderr (case-insensitive).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     helius_api_key: SecretStr | None = None
     #: Enhanced Transactions API host (FACTS 1.2: api-mainnet.helius-rpc.com).
@@ -106,16 +120,37 @@ class Settings(BaseSettings):
     heartbeat_s: float = Field(default=DEFAULT_HEARTBEAT_S, gt=0)
     #: ``retry:`` hint sent at the start of every stream (WHATWG SSE reconnection time).
     retry_ms: int = Field(default=3000, ge=0)
-    #: Events buffered between a stream's pipeline and its writer.
-    stream_queue_size: int = Field(default=8, ge=1)
+    #: Open streams one process is sized for (load-tested), exported as
+    #: ``walletdoctor_streams_capacity`` for the near-capacity alert; 0: not
+    #: set (the alert stays silent). Nothing is refused on reaching it.
+    stream_capacity: int = Field(default=0, ge=0)
+    #: Events a fetch may run ahead of the fastest stream reading it: the
+    #: bound between a feed's producer and its readers (backpressure).
+    feed_lookahead: int = Field(default=8, ge=1)
+    #: Most event bytes a feed keeps in memory for its streams (late joiners,
+    #: slow readers, resume); a reader that falls further behind is cut off.
+    feed_buffer_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024)
+    #: How long a stream stays resumable (``Last-Event-ID``) after it ends, seconds.
+    resume_ttl_s: float = Field(default=300.0, gt=0)
+    #: Most events kept per stream in Redis (approximate ``MAXLEN``).
+    resume_max_events: int = Field(default=10_000, ge=10)
+    #: Lease of the process producing a feed, seconds: another process may
+    #: take a stream over this long after the process producing it died.
+    feed_owner_ttl_s: float = Field(default=5.0, gt=0)
+    #: Fetched upstream pages (signature pages, parsed transactions) are kept
+    #: this long, seconds, so that a continued fetch does not ask Helius again.
+    upstream_cache_ttl_s: float = Field(default=600.0, ge=0)
+    #: Memory for that cache when there is no Redis, bytes (0: no cache).
+    upstream_cache_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
     #: A write that does not complete in this time drops the client.
     write_timeout_s: float = Field(default=30.0, gt=0)
     #: Longest a stream may stay open, seconds (env ``STREAM_TIMEOUT``).
     stream_timeout_s: float = Field(
         default=600.0, gt=0, validation_alias=AliasChoices("STREAM_TIMEOUT", "STREAM_TIMEOUT_S", "stream_timeout_s")
     )
-    #: Seconds aiohttp waits for open handlers when the process stops.
-    shutdown_timeout_s: float = Field(default=10.0, ge=0)
+    #: Longest time from SIGTERM to the end of the process, seconds; see
+    #: :attr:`shutdown_drain_s` for how it is shared out.
+    shutdown_grace_s: float = Field(default=DEFAULT_SHUTDOWN_GRACE_S, gt=0)
 
     #: Latency model of the embedded emulator used when no HELIUS_API_KEY is set.
     emulator_rpc_latency_s: float = Field(default=0.150, ge=0)
@@ -145,6 +180,22 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=64 * 1024, ge=1024)
     max_header_bytes: int = Field(default=8190, ge=1024)
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def shutdown_drain_s(self) -> float:
+        """Of :attr:`shutdown_grace_s`, how long open streams may take to end after
+        being told ``SHUTTING_DOWN`` (aiohttp's ``shutdown_timeout``), seconds.
+
+        The rest (a fifth, at most 5 s) is left for the cleanup contexts, so the
+        whole shutdown fits the grace period: 20 s of 25 s by default.
+        """
+        grace = self.shutdown_grace_s
+        return grace - min(_SHUTDOWN_CLEANUP_MAX_S, grace * _SHUTDOWN_CLEANUP_SHARE)
+
     @property
     def production(self) -> bool:
         """True when ``ENV=production``: unsafe settings refuse to start."""
@@ -156,18 +207,38 @@ class Settings(BaseSettings):
         return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
 
     def unsafe_setting(self) -> tuple[str, str] | None:
-        """The first setting production must not start with, as (VARIABLE, reason), else ``None``.
+        """The first setting the server must not start with, as (VARIABLE, reason), else ``None``.
 
-        Production needs API keys (``API_KEYS`` or ``API_KEYS_FILE``), an explicit
-        origin allow-list without ``*``, and a real ``HELIUS_API_KEY`` (no
-        embedded emulator).
+        In every environment the key store must be usable: ``API_KEYS_FILE``
+        readable, and ``API_KEYS`` and the file holding only ``sha256:`` hashes
+        (the reason names an entry by position, never by its text: it may be a
+        raw key). Production also needs API keys (``API_KEYS`` or
+        ``API_KEYS_FILE``), an explicit origin allow-list without ``*``, and a
+        real ``HELIUS_API_KEY`` (no embedded emulator).
         """
-        if not self.production:
-            return None
-        if not self.api_keys.strip() and self.api_keys_file is None:
-            return "API_KEYS", "production requires API keys (API_KEYS or API_KEYS_FILE)"
+        # Imported here: the security package imports Redis and the rate-limit
+        # library, which settings alone do not need.
+        from walletdoctor.security.keys import KeyStore
+
         if self.api_keys_file is not None and not self.api_keys_file.is_file():
             return "API_KEYS_FILE", f"no such key file: {self.api_keys_file}"
+        try:
+            keys = len(KeyStore.load(self.api_keys))
+        except ValueError as exc:
+            return "API_KEYS", str(exc)
+        try:
+            keys += len(KeyStore.load(None, self.api_keys_file))
+        except (OSError, UnicodeDecodeError):
+            # Before ValueError, of which UnicodeDecodeError is one: its text quotes bytes of the file.
+            return "API_KEYS_FILE", f"cannot read the key file {self.api_keys_file} as UTF-8 text"
+        except ValueError as exc:
+            return "API_KEYS_FILE", str(exc)
+        if not self.production:
+            return None
+        if keys == 0:
+            if self.api_keys_file is not None:
+                return "API_KEYS_FILE", f"production requires API keys; {self.api_keys_file} holds none"
+            return "API_KEYS", "production requires API keys (API_KEYS or API_KEYS_FILE)"
         if "*" in self.origins:
             return "ALLOWED_ORIGINS", "production must list its origins explicitly, not '*'"
         if self.helius_api_key is None or not self.helius_api_key.get_secret_value().strip():

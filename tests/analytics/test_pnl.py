@@ -259,18 +259,41 @@ def test_units_bought_are_units_sold_plus_units_open(trades: list[Trade], method
 @given(st.lists(_amounts.filter(bool), min_size=1, max_size=6), st.data(), _methods)
 def test_closed_round_trip_realizes_proceeds_minus_cost(buys: list[Decimal], data: st.DataObject, method: CostBasisMethod) -> None:
     held, trades = sum(buys, D(0)), []
+    usd = st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False, allow_infinity=False)
+    sol_usd = st.decimals(min_value=1, max_value=500, places=2, allow_nan=False, allow_infinity=False)
     for n, amount in enumerate(buys):
-        trades.append(_trade(n, SOL, str(data.draw(_amounts)), TOK, str(amount), fee="0.000005"))
+        trades.append(
+            _trade(n, SOL, str(data.draw(_amounts)), TOK, str(amount), fee="0.000005",
+                   usd=str(data.draw(usd)), sol_usd=str(data.draw(sol_usd)))
+        )  # fmt: skip
     cuts = sorted(data.draw(st.lists(st.integers(1, 99), max_size=4)))
     parts = [held * c / 100 for c in cuts]
     for n, (start, end) in enumerate(zip([D(0), *parts], [*parts, held], strict=True)):
-        trades.append(_trade(100 + n, TOK, str(end - start), SOL, str(data.draw(_amounts)), fee="0.000005"))
+        trades.append(
+            _trade(100 + n, TOK, str(end - start), SOL, str(data.draw(_amounts)), fee="0.000005",
+                   usd=str(data.draw(usd)), sol_usd=str(data.draw(sol_usd)))
+        )  # fmt: skip
     book, _ = _book(trades, method)
-    cost = sum((t.amount_in + t.fee_sol for t in trades if t.token_out_mint == TOK), D(0))
-    proceeds = sum((t.amount_out - t.fee_sol for t in trades if t.token_in_mint == TOK), D(0))
+    bought = [t for t in trades if t.token_out_mint == TOK]
+    sold = [t for t in trades if t.token_in_mint == TOK]
+    cost_sol = sum((t.amount_in + t.fee_sol for t in bought), D(0))
+    proceeds_sol = sum((t.amount_out - t.fee_sol for t in sold), D(0))
+    cost_usd = sum((_usd(t) + t.fee_sol * _sol_usd(t) for t in bought), D(0))
+    proceeds_usd = sum((_usd(t) - t.fee_sol * _sol_usd(t) for t in sold), D(0))
     position = book.positions[TOK]
     assert position.open_amount == 0 and position.unmatched_amount == 0
-    assert position.realized_pnl_sol == proceeds - cost
+    assert position.realized_pnl_sol == proceeds_sol - cost_sol
+    assert position.realized_pnl_usd == proceeds_usd - cost_usd
+
+
+def _usd(trade: Trade) -> Decimal:
+    assert trade.value_usd is not None
+    return trade.value_usd
+
+
+def _sol_usd(trade: Trade) -> Decimal:
+    assert trade.sol_price_usd is not None
+    return trade.sol_price_usd
 
 
 @settings(max_examples=100, deadline=None)

@@ -199,5 +199,13 @@ async def test_over_the_emulator_a_trade_time_gets_its_recorded_price(
     birdeye_emulator_of(emulator.app).latency_s = 0
     client = BirdeyeClient(session, base_url=emulator.url + BIRDEYE_PREFIX, api_key="k", rps=1000)
     prices = BirdeyePrices(client)
-    when, recorded = load_recorded_prices().recorded_points(NATIVE_SOL_MINT)[1234]
-    assert await prices.price_usd(NATIVE_SOL_MINT, when) == Decimal(str(float(recorded)))
+    points = load_recorded_prices().recorded_points(NATIVE_SOL_MINT)
+    # A trade that is the first of its 5-minute interval followed by another in
+    # the same interval: Birdeye (and so the emulator) has one point for both.
+    index = next(
+        k for k in range(1234, len(points) - 1)
+        if points[k - 1][0] // 300 != points[k][0] // 300 == points[k + 1][0] // 300
+    )
+    (first, first_usd), (second, _) = points[index], points[index + 1]
+    assert await prices.price_usd(NATIVE_SOL_MINT, first) == Decimal(str(float(first_usd)))
+    assert await prices.price_usd(NATIVE_SOL_MINT, second) == Decimal(str(float(first_usd)))

@@ -6,8 +6,13 @@ import asyncio
 import time
 from decimal import Decimal
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from walletdoctor.analytics.prices import BirdeyePrices, PriceChain, StablecoinPrices
 from walletdoctor.analytics.trade import Trade
 from walletdoctor.analytics.valuation import value_trades
+from walletdoctor.birdeye.client import INTERVAL_SECONDS, PricePoint
 from walletdoctor.solana import NATIVE_SOL_MINT, USDC_MINT, USDT_MINT
 
 MEME = "MemeMint111111111111111111111111111111111111"
@@ -114,3 +119,37 @@ async def test_order_is_kept_and_the_input_is_untouched() -> None:
     assert [t.value_usd for t in valued] == [Decimal(2 * (k + 1)) for k in range(5)]
     assert all(t.value_usd is None for t in trades)
     assert await value_trades([], FakePrices({})) == []
+
+
+class SteppedHistory:
+    """A Birdeye double: a point every minute whose USD value is the time / 1,000 (so every time prices differently)."""
+
+    async def history_price(self, mint: str, time_from: int, time_to: int, interval: str = "1m") -> list[PricePoint]:
+        step = INTERVAL_SECONDS[interval]
+        first = -(-time_from // step) * step
+        return [(t, Decimal(t) / 1000) for t in range(first, time_to + 1, step)][:1000]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 40 * 86_400), st.booleans()), min_size=1, max_size=50),
+    st.integers(1, 12),
+)
+def test_values_do_not_depend_on_how_trades_are_batched(moments: list[tuple[int, bool]], chunk: int) -> None:
+    """A trade's value is the same whichever other trades were valued with it (a batch-wide
+    price-fetch plan that picked coarser points for spread-out batches broke this)."""
+    start = 1_750_000_000
+    trades = [
+        trade(MEME, "3", OTHER, "2", start + offset) if swap else trade(NATIVE_SOL_MINT, "1.5", MEME, "9", start + offset)
+        for offset, swap in moments
+    ]
+
+    async def value(size: int) -> list[Decimal | None]:
+        prices = PriceChain(StablecoinPrices(), BirdeyePrices(SteppedHistory()))
+        valued: list[Trade] = []
+        for begin in range(0, len(trades), size):
+            valued += await value_trades(trades[begin : begin + size], prices)
+        return [t.value_usd for t in valued]
+
+    whole, batched = asyncio.run(value(len(trades))), asyncio.run(value(chunk))
+    assert whole == batched and None not in whole

@@ -132,16 +132,16 @@ async def test_disconnect_stops_upstream_requests_and_leaves_no_task(
     await asyncio.sleep(0.5)
     late = emulator.stats.requests_since(settled)
     assert late == [], f"upstream requests still starting after the client left: {late[:3]}"
-    pipelines = [t for t in asyncio.all_tasks() if t.get_name().startswith("stream-pipeline:")]
-    assert pipelines == []
+    producers = [t for t in asyncio.all_tasks() if t.get_name().startswith(("feed-producer:", "feed-tail:"))]
+    assert producers == []
 
 
 async def test_a_client_that_stops_reading_does_not_grow_the_server(
     emulator: Emulator, walletdoctor: ServerFactory
 ) -> None:
-    """The bounded queue stops the fetch for a stuck reader: upstream requests plateau."""
+    """The feed's lookahead stops the fetch for a stuck reader: upstream requests plateau."""
     wallet = emulator.synthetic("stuck-reader", 20_000)
-    base = await walletdoctor(parse_window=4, stream_queue_size=4, write_timeout_s=60)
+    base = await walletdoctor(parse_window=4, feed_lookahead=4, write_timeout_s=60)
     host, port = base.removeprefix("http://").split(":")
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)

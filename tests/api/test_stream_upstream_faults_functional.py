@@ -15,7 +15,8 @@ async def test_429s_and_5xx_are_retried_and_the_trades_are_the_same(
     emulator: Emulator, walletdoctor: ServerFactory
 ) -> None:
     wallet = emulator.synthetic("flaky-upstream", 1500)
-    base = await walletdoctor(helius_attempts=12)
+    # No upstream cache: the second stream must fetch everything again.
+    base = await walletdoctor(helius_attempts=12, upstream_cache_ttl_s=0)
     clean = await read_stream(f"{base}/v4/wallet/{wallet}/stream")
     assert clean.last.event == "complete"
 
@@ -35,7 +36,7 @@ async def test_429s_and_5xx_are_retried_and_the_trades_are_the_same(
 
 async def test_malformed_and_incomplete_answers_are_recovered(emulator: Emulator, walletdoctor: ServerFactory) -> None:
     wallet = emulator.synthetic("malformed-upstream", 1200)
-    base = await walletdoctor(helius_attempts=10)
+    base = await walletdoctor(helius_attempts=10, upstream_cache_ttl_s=0)
     clean = await read_stream(f"{base}/v4/wallet/{wallet}/stream")
     emulator.settings.update({"malformed_ratio": 0.2, "incomplete_ratio": 0.3})
     damaged = await read_stream(f"{base}/v4/wallet/{wallet}/stream")

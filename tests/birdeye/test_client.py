@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import time
@@ -171,16 +172,26 @@ async def test_the_key_appears_in_no_error_nor_log(
     assert caplog.records and not any(API_KEY in text for text in texts)
 
 
-async def test_requests_are_spaced_to_the_rate(
+async def test_up_to_the_rate_goes_at_once_and_never_more_in_any_second(
     session: aiohttp.ClientSession, emulator: Emulator, birdeye: BirdeyeEmulatorState
 ) -> None:
-    birdeye.rps = 25  # the emulator refuses a 26th request in any 1 s span
-    spaced = make_client(session, emulator.url, rps=20)
+    """A stream's first batch needs several price windows at once: evenly spaced
+    requests queued them (the 9th of 15 rps waited 0.53 s); a leaky bucket of the
+    same rate would let 2 x rps through some 1 s span and earn 429s."""
+    birdeye.rps = 20  # the emulator refuses a 21st request in any 1 s span
+    limited = make_client(session, emulator.url, rps=20)
     started = time.monotonic()
-    for _ in range(25):
-        await spaced.history_price(NATIVE_SOL_MINT, FIRST_SWAP, FIRST_SWAP + 60)
-    assert time.monotonic() - started >= 24 / 20 - 0.05
-    assert birdeye.statuses == {200: 25}
+    done: list[float] = []
+
+    async def ask() -> None:
+        await limited.history_price(NATIVE_SOL_MINT, FIRST_SWAP, FIRST_SWAP + 60)
+        done.append(time.monotonic() - started)
+
+    await asyncio.gather(*(ask() for _ in range(45)))
+    assert birdeye.statuses == {200: 45}  # never over the limit, so never a 429
+    done.sort()
+    assert done[19] < 1.0  # the first 20 did not wait for one another
+    assert done[20] >= 1.0 and done[40] >= 2.0  # the next ones waited a whole window each
 
 
 def test_from_settings_takes_the_birdeye_settings() -> None:

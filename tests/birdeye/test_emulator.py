@@ -43,18 +43,17 @@ def state_of(client: TestClient) -> BirdeyeEmulatorState:
     return client.server.app[BIRDEYE_EMULATOR]
 
 
-async def test_items_are_recorded_points_and_a_point_per_empty_interval(birdeye: TestClient) -> None:
+async def test_one_point_per_interval_recorded_first_else_filled(birdeye: TestClient) -> None:
     response = await birdeye.get(PATH, params=params(), headers=KEY)
     assert response.status == 200
     body = await response.json()
     assert body["success"] is True and body["data"]["isScaledUiToken"] is False
     items = body["data"]["items"]
-    # The interval at 1020 holds the recorded 1030 and 1031 (served at their
-    # own times), 1080 and 1140 repeat the last recorded price, 1200's holds
-    # the recorded 1250; the token has no price after its last point.
-    assert [(i["unixTime"], i["value"]) for i in items] == [
-        (1030, 2.5), (1031, 2.6), (1080, 2.6), (1140, 2.6), (1250, 3.0)
-    ]
+    # The interval at 1020 holds the recorded 1030 and 1031: only the first is
+    # served, at its own time, as Birdeye gives one point per interval; 1080
+    # and 1140 repeat the last recorded price, 1200's holds the recorded 1250;
+    # the token has no price after its last point.
+    assert [(i["unixTime"], i["value"]) for i in items] == [(1030, 2.5), (1080, 2.6), (1140, 2.6), (1250, 3.0)]
     assert {i["address"] for i in items} == {TOKEN}
 
 

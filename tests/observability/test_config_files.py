@@ -1,11 +1,12 @@
 """config/: the Prometheus scrape config, the alerting rules and the Grafana dashboard.
 
-Always checked: the dashboard parses, has the panels operators need, and
-every ``walletdoctor_*`` series named by a panel or an alert is one that
-:class:`~walletdoctor.observability.Metrics` defines. With PyYAML the YAML
-structure is checked too; with ``promtool`` (Debian's ``prometheus``
-package) the files are validated by Prometheus itself and each alert is
-driven by synthetic series in a ``promtool test rules`` unit test.
+The dashboard parses and has the panels operators need; every
+``walletdoctor_*`` series named by a panel or an alert is one that
+:class:`~walletdoctor.observability.Metrics` defines; the YAML structure is
+checked with PyYAML; and Prometheus' own ``promtool`` validates the files and
+drives each alert with synthetic series in a ``promtool test rules`` unit
+test. ``make test`` puts ``promtool`` in the virtualenv where it is missing
+(``make promtool``, from Debian's ``prometheus`` package).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from walletdoctor.observability import Metrics
 
@@ -80,7 +83,6 @@ def test_every_series_an_alert_uses_is_defined_by_metrics() -> None:
 
 
 def test_yaml_structure() -> None:
-    yaml = pytest.importorskip("yaml")
     scrape = yaml.safe_load((CONFIG / "prometheus.yml").read_text())
     (job,) = [job for job in scrape["scrape_configs"] if job["job_name"] == "walletdoctor"]
     assert job["metrics_path"] == "/metrics"
@@ -93,9 +95,10 @@ def test_yaml_structure() -> None:
 
 
 def _promtool() -> str:
-    binary = shutil.which("promtool")
+    """``promtool`` on the PATH, else the one ``make promtool`` put beside the virtualenv's Python."""
+    binary = shutil.which("promtool") or shutil.which("promtool", path=str(Path(sys.executable).parent))
     if binary is None:
-        pytest.skip("promtool is not installed (Debian package prometheus)")
+        pytest.fail("promtool is not installed (make test installs it: make promtool)")
     return binary
 
 

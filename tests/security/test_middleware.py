@@ -183,19 +183,6 @@ async def test_the_51st_request_in_a_minute_gets_429_with_retry_after(
     assert body["details"] == {"limit": 50, "window_s": 60, "retry_after_s": retry_after}
 
 
-async def test_two_servers_sharing_redis_share_the_rate_limit(
-    serve: ClientFactory, api_key: tuple[str, str], redis_url: str
-) -> None:
-    key, line = api_key
-    first = await serve(hashes=(line,), limiter=RateLimiter.from_redis_url(redis_url))
-    second = await serve(hashes=(line,), limiter=RateLimiter.from_redis_url(redis_url))
-    for i in range(50):
-        assert (await (first if i % 2 else second).get("/v4/echo", headers={"X-API-Key": key})).status == 200
-    for client in (first, second):
-        response = await client.get("/v4/echo", headers={"X-API-Key": key})
-        assert response.status == 429 and int(response.headers["Retry-After"]) >= 1
-
-
 async def test_the_11th_concurrent_stream_gets_429_until_one_ends(
     serve: ClientFactory, api_key: tuple[str, str], redis_url: str
 ) -> None:

@@ -45,10 +45,10 @@ log = logging.getLogger(__name__)
 
 #: Birdeye's ``type`` for the windows: 1,000 five-minute points span 83 h,
 #: so a window serves a few days of trades with one request, and the nearest
-#: point is at most 2.5 min from any trade. Measured on the real wallet
-#: (emulator, Starter's 15 rps): the whole history takes 20 requests and
-#: 1.8 s at 5m against 68 requests and 5.1 s at 1m, its sparse newest batch
-#: (100 trades over 23 days) 1.1 s against 2.0 s; Birdeye bills per request.
+#: point is at most 2.5 min from any trade. Counted on the real wallet: its
+#: whole history takes 26 requests at 5m against 77 at 1m, its sparse newest
+#: 100 trades (23 days) 9 against 20, which Starter's 15 requests a second
+#: let go at once; Birdeye bills per request.
 DEFAULT_INTERVAL = "5m"
 #: A point farther than this from the asked time is no price for it (10 min):
 #: room for a few missing points of an illiquid token, not for a stale price.
@@ -147,8 +147,9 @@ class BirdeyePrices:
     A failed or timed-out fetch is answered ``None`` with a warning and
     pauses new fetches for ``failure_ttl_s`` (cached windows still answer).
 
-    Answers that come back cut at 1,000 items (a window denser than one
-    point per interval) are followed up from after their last point. A
+    Answers that come back cut at 1,000 items before the window's end
+    (Birdeye documents the cap, not the one point per interval it gives) are
+    followed up from after their last point. A
     waiter that is cancelled stops waiting at once; the fetch is cancelled
     too when nobody else waits for it, so no request outlives its streams.
 
@@ -244,8 +245,9 @@ class BirdeyePrices:
                     page = await self._client.history_price(mint, time_from, time_to, self._interval)
                     points.extend(page)
                     # A full window ends in its last interval; an answer that
-                    # stops before it was cut (a window denser than one point
-                    # per interval, as the emulator's recorded points make).
+                    # stops before it was cut at Birdeye's documented 1,000
+                    # items (its answers hold one point per interval, so this
+                    # is a guard, not a path a whole window takes).
                     if len(page) < MAX_HISTORY_ITEMS or page[-1][0] + self._interval_s > time_to:
                         break
                     time_from = page[-1][0] + 1

@@ -1,8 +1,17 @@
-"""Security headers on every response and CORS with an explicit allow-list.
+"""Security headers on every response, CORS with an explicit allow-list, and the request body limit.
 
 Headers go on in ``on_response_prepare`` rather than in a middleware, so
 that streaming responses, whose headers leave before the handler returns,
 get them too.
+
+Limits on a request (settings ``MAX_REQUEST_BYTES``, ``MAX_HEADER_BYTES``):
+
+- the request line and each header line are capped by aiohttp's HTTP parser
+  (``max_line_size``, ``max_field_size``, set by ``walletdoctor serve``); it
+  answers 400 itself, before any application code runs;
+- the body is capped by :func:`limit_request_body` (413). No route reads a
+  body, so without it an oversized one would go unnoticed: the request
+  would be served, a stream started, as if the body were not there.
 """
 
 from __future__ import annotations
@@ -11,8 +20,9 @@ from collections.abc import Iterable
 
 import aiohttp_cors
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
-__all__ = ["SECURITY_HEADERS", "add_security_headers", "allow_origins"]
+__all__ = ["SECURITY_HEADERS", "add_security_headers", "allow_origins", "limit_request_body"]
 
 #: OWASP Secure Headers Project recommendations for an API: no MIME sniffing,
 #: never framed, no referrer leaked, nothing loaded by default.
@@ -51,3 +61,37 @@ def allow_origins(app: web.Application, origins: Iterable[str]) -> None:
     cors = aiohttp_cors.setup(app, defaults={origin: options for origin in origins})
     for route in list(app.router.routes()):
         cors.add(route)
+
+
+@web.middleware
+async def limit_request_body(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a body over the application's ``client_max_size`` with 413, before the handler runs.
+
+    A declared ``Content-Length`` over the limit is refused unread; a chunked
+    body is read up to the limit (aiohttp's :meth:`~aiohttp.web.BaseRequest.read`
+    raises past it). The refusal ends the connection (``Connection: close``):
+    aiohttp first reads and drops what is left of the body for at most its
+    ``lingering_time`` (10 s), so that the client gets the 413 and not a
+    reset (RFC 9112 section 9.6). The JSON body is the one of every error
+    (DESIGN section 1).
+    """
+    limit = request.client_max_size
+    too_large = request.content_length is not None and request.content_length > limit
+    if not too_large and request.body_exists:
+        try:
+            await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            too_large = True
+    if not too_large:
+        return await handler(request)
+    response = web.json_response(
+        {
+            "error": f"request body too large: at most {limit} bytes",
+            "code": "PAYLOAD_TOO_LARGE",
+            "retryable": False,
+            "details": {"max_bytes": limit},
+        },
+        status=413,
+    )
+    response.force_close()
+    return response

@@ -8,7 +8,7 @@ from walletdoctor.config import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE
 from walletdoctor.errors import ErrorCode, InvalidRequest
 from walletdoctor.helius.fetch import HistoryOrder, TimeWindow
 from walletdoctor.solana import InvalidAddressError, validate_address
-from walletdoctor.streams.session import StreamParams
+from walletdoctor.streams.params import StreamParams
 
 __all__ = ["parse_stream_params"]
 

@@ -29,17 +29,19 @@ Historical", ``/defi/history_price``; reference page
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import email.utils
 import logging
+import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
 import aiohttp
 import orjson
-from aiolimiter import AsyncLimiter
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -87,6 +89,48 @@ _TRANSIENT = (RateLimited, Unavailable, InvalidResponse)
 _MESSAGE_CHARS = 200
 
 
+class _RequestWindow:
+    """At most ``limit`` requests in any span of ``window_s`` seconds, as the server counts them.
+
+    Birdeye counts requests per account in any 1 s ("Rate Limiting": 15 rps
+    on Starter), and a stream's first batch needs several windows of prices
+    at once: this lets up to ``limit`` go together, where evenly spaced
+    requests would queue them (``limit - 1`` / rps seconds for the last). A
+    leaky bucket of the same rate would let up to 2 x ``limit`` through
+    some 1 s span, each excess request costing a 429 and a backoff.
+
+    A request holds its slot until it has ended and one window more: the
+    server counted it at some time before its answer, so whatever the
+    network's delays, no span of ``window_s`` at the server sees more than
+    ``limit`` (freeing slots one window after sending does not: a burst's
+    last requests can reach the server well after they were sent). Waiters
+    go in order (``asyncio.Semaphore`` is first come, first served).
+    """
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        if limit < 1 or window_s <= 0:
+            raise ValueError("need limit >= 1 and window_s > 0")
+        self._slots = asyncio.Semaphore(limit)
+        self._window_s = window_s
+
+    @classmethod
+    def per_second(cls, rps: float) -> _RequestWindow:
+        """``rps`` as a whole number per window: ``floor(rps)`` per second from 1 rps up,
+        else one per ``1 / rps`` seconds."""
+        if rps >= 1:
+            return cls(math.floor(rps), 1.0)
+        return cls(1, 1.0 / rps)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold a slot for one request (waiting for one if none is free)."""
+        await self._slots.acquire()
+        try:
+            yield
+        finally:
+            asyncio.get_running_loop().call_later(self._window_s, self._slots.release)
+
+
 class BirdeyeClient:
     """Rate-limited, retrying access to Birdeye's historical price endpoint.
 
@@ -95,7 +139,8 @@ class BirdeyeClient:
             ``walletdoctor.helius.create_client_session``).
         base_url: ``https://public-api.birdeye.so`` or ``<emulator>/birdeye``; no trailing slash needed.
         api_key: sent as ``X-API-KEY``; never logged nor put in an error.
-        rps: requests per second for this process, spaced evenly (no burst).
+        rps: requests per second for this process: at most ``rps`` in any
+            1 s span, counted as Birdeye counts them, so a burst up to ``rps`` goes at once.
         timeout_s: total time allowed for one attempt, seconds.
         attempts: attempts per call, first included.
         backoff_initial_s / backoff_max_s: exponential backoff with jitter
@@ -124,10 +169,7 @@ class BirdeyeClient:
         self._session = session
         self._url = base_url.rstrip("/") + HISTORY_PRICE_PATH
         self._headers = {"X-API-KEY": api_key, "x-chain": "solana", "accept": "application/json"}
-        # One request per 1/rps seconds, no burst: Birdeye counts per account
-        # per second, and a bucket of `rps` would let up to 2 x rps through in
-        # some 1 s span, each excess request costing a 429 and a backoff.
-        self._limit = AsyncLimiter(1, 1.0 / rps)
+        self._limit = _RequestWindow.per_second(rps)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._attempts = attempts
         self._backoff = wait_exponential_jitter(multiplier=backoff_initial_s, max=backoff_max_s, jitter=backoff_initial_s)
@@ -185,18 +227,18 @@ class BirdeyeClient:
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _attempt(self, params: dict[str, str]) -> Any:
-        await self._limit.acquire()
-        try:
-            async with self._session.get(
-                self._url, params=params, headers=self._headers, timeout=self._timeout
-            ) as response:
-                status = response.status
-                raw = await response.read()
-                retry_after = response.headers.get("Retry-After")
-        except TimeoutError as exc:
-            raise Unavailable("Birdeye request timed out") from exc
-        except aiohttp.ClientError as exc:
-            raise Unavailable(f"Birdeye connection failed ({type(exc).__name__})") from exc
+        async with self._limit.slot():
+            try:
+                async with self._session.get(
+                    self._url, params=params, headers=self._headers, timeout=self._timeout
+                ) as response:
+                    status = response.status
+                    raw = await response.read()
+                    retry_after = response.headers.get("Retry-After")
+            except TimeoutError as exc:
+                raise Unavailable("Birdeye request timed out") from exc
+            except aiohttp.ClientError as exc:
+                raise Unavailable(f"Birdeye connection failed ({type(exc).__name__})") from exc
         return _interpret(status, raw, retry_after)
 
     def _wait(self, state: RetryCallState) -> float:

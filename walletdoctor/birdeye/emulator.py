@@ -21,7 +21,7 @@ Each request goes through, in order:
    ``x-chain`` absent or ``solana``;
 6. the answer: ``{"success": true, "data": {"isScaledUiToken": false,
    "items": [{"address", "unixTime", "value"}, ...]}}``, the book's points
-   (:meth:`PriceBook.history`), at most 1,000.
+   (:meth:`PriceBook.history`): at most one per interval, at most 1,000.
 
 The live state (tunables, scripted faults, counters) is a
 :class:`BirdeyeEmulatorState` under :data:`BIRDEYE_EMULATOR` on the Birdeye

@@ -3,8 +3,12 @@
 Recorded prices are the real wallet's: one point per mint at the exact
 timestamp of each swap of the wallet's activity export that priced it (see
 :mod:`walletdoctor.birdeye.fixture`, which writes
-``data/3JoVBiQE_prices.json.gz``). A client that asks for the point nearest a
-trade's time therefore gets the export's own price for that trade.
+``data/3JoVBiQE_prices.json.gz``). Like Birdeye, an answer holds at most one
+point per interval: the first recorded point of the interval, at its own
+time, so a client that asks for the point nearest a trade's time gets the
+export's own price for that trade when it is the first of its interval, and
+a price recorded less than one interval away otherwise (valued at 5-minute
+points, the real wallet's total volume comes out 0.025 % above the export's).
 
 Between a mint's first and last recorded point, a time without a point of
 its own is priced at the last recorded price (a chart's "last trade"). SOL
@@ -128,33 +132,38 @@ class PriceBook:
     ) -> list[tuple[int, Decimal]]:
         """The points of a ``/defi/history_price`` answer, in time order, at most ``limit``.
 
-        Every recorded point within ``[time_from, time_to]`` at its own
-        time, and a point at every aligned time ``k * interval_s`` in the
-        range whose interval ``[k * interval_s, (k + 1) * interval_s)`` has no
-        recorded point, where the book has a price (:meth:`price_at`). Cut
-        after ``limit`` points, as Birdeye cuts at 1,000.
+        At most one point per interval ``[k * interval_s, (k + 1) * interval_s)``
+        within ``[time_from, time_to]``, as Birdeye answers: the interval's
+        first recorded point at its own time, else a point at the aligned
+        time ``k * interval_s`` where the book has a price there
+        (:meth:`price_at`). Cut after ``limit`` points, as Birdeye cuts at
+        1,000; so a range of at most ``limit`` intervals is never cut.
         """
         series = self._series.get(mint)
         times, values = (series.times, series.values) if series is not None else ((), ())
         span = self._fill_span(mint, series, time_from, time_to)
         out: list[tuple[int, Decimal]] = []
         at = bisect.bisect_left(times, time_from)
+        # The next aligned time that may be filled, and the last one.
         slot = _ceil_to(time_from, interval_s)
         if span is not None and slot < span[0]:
             slot = _ceil_to(span[0], interval_s)
         last_slot = min(time_to, span[1]) if span is not None else -1
         while len(out) < limit:
             recorded = times[at] if at < len(times) and times[at] <= time_to else None
-            if slot > last_slot or (recorded is not None and recorded < slot):
-                if recorded is None:
-                    break
+            if recorded is not None and (slot > last_slot or recorded < slot + interval_s):
+                # The recorded point's interval comes first: it stands for the
+                # whole interval; the interval's later points are skipped.
                 out.append((recorded, values[at]))
-                at += 1
+                interval_end = (recorded // interval_s + 1) * interval_s
+                at = bisect.bisect_left(times, interval_end, at)
+                slot = max(slot, interval_end)
                 continue
-            if recorded is None or recorded >= slot + interval_s:
-                price = self.price_at(mint, slot)
-                if price is not None:
-                    out.append((slot, price))
+            if slot > last_slot:
+                break
+            price = self.price_at(mint, slot)
+            if price is not None:
+                out.append((slot, price))
             slot += interval_s
         return out
 

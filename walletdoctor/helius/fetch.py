@@ -16,12 +16,15 @@ backpressure that keeps a slow stream from fetching ahead without bound.
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+if TYPE_CHECKING:
+    from walletdoctor.config import HistoryVocabulary
+    from walletdoctor.helius.client import HistoryPage
 
-__all__ = ["FetchProgress", "HistoryOrder", "Sink", "TimeWindow", "TransactionFetcher"]
+__all__ = ["FetchProgress", "HistoryOrder", "HistorySource", "Sink", "TimeWindow", "TransactionFetcher"]
 
 
 class HistoryOrder(str, enum.Enum):
@@ -91,6 +94,32 @@ class FetchProgress:
 
 
 Sink = Callable[[list[dict[str, Any]], FetchProgress], Awaitable[None]]
+
+
+class HistorySource(Protocol):
+    """The Helius endpoints a fetch strategy reads: the
+    :class:`~walletdoctor.helius.client.HeliusClient` itself, or the same
+    through a cache (:class:`~walletdoctor.helius.cache.CachedHistory`)."""
+
+    async def get_signatures(
+        self, address: str, *, before: str | None = None, until: str | None = None, limit: int = ...
+    ) -> list[dict[str, Any]]:
+        """``getSignaturesForAddress``: a page of signature infos, newest first."""
+
+    async def parse_transactions(self, signatures: Sequence[str]) -> list[dict[str, Any]]:
+        """``POST /v0/transactions``: enhanced transactions of up to 100 signatures."""
+
+    async def address_transactions(
+        self,
+        address: str,
+        *,
+        cursor: str | None = None,
+        limit: int = ...,
+        vocabulary: HistoryVocabulary = ...,
+        oldest_first: bool = False,
+        transaction_type: str | None = None,
+    ) -> HistoryPage:
+        """``GET /v0/addresses/{address}/transactions``: one page of the history."""
 
 
 class TransactionFetcher(Protocol):

@@ -16,9 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 from walletdoctor.config import HistoryVocabulary
-from walletdoctor.helius.client import MAX_HISTORY_PAGE, HeliusClient
+from walletdoctor.helius.client import MAX_HISTORY_PAGE
 from walletdoctor.helius.errors import SearchExhausted
-from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, Sink, TimeWindow
+from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, HistorySource, Sink, TimeWindow
 
 __all__ = ["DEFAULT_MAX_CONTINUATIONS", "HistoryFetcher"]
 
@@ -29,7 +29,7 @@ class HistoryFetcher:
     """Page the parsed-history endpoint; see the module docstring.
 
     Args:
-        client: the process's Helius client.
+        client: the process's Helius client, or the same through a cache.
         vocabulary: ``before-signature`` (current) or ``before`` (legacy) cursor name.
         max_continuations: "Failed to find events" answers accepted in a row.
         transaction_type: optional Helius ``type`` filter (e.g. ``SWAP``); the
@@ -39,7 +39,7 @@ class HistoryFetcher:
 
     def __init__(
         self,
-        client: HeliusClient,
+        client: HistorySource,
         *,
         vocabulary: HistoryVocabulary = HistoryVocabulary.SIGNATURE,
         max_continuations: int = DEFAULT_MAX_CONTINUATIONS,

@@ -20,8 +20,8 @@ import asyncio
 import logging
 from typing import Any
 
-from walletdoctor.helius.client import MAX_PARSE_BATCH, MAX_SIGNATURE_PAGE, HeliusClient
-from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, Sink, TimeWindow
+from walletdoctor.helius.client import MAX_PARSE_BATCH, MAX_SIGNATURE_PAGE
+from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, HistorySource, Sink, TimeWindow
 
 __all__ = ["DEFAULT_LISTING_LOOKAHEAD", "DEFAULT_PARSE_WINDOW", "DEFAULT_REFETCH_ROUNDS", "PipelinedFetcher"]
 
@@ -42,7 +42,8 @@ class PipelinedFetcher:
     """Signatures first, then concurrent batch parsing; see the module docstring.
 
     Args:
-        client: the process's Helius client (its rate limit is shared by all streams).
+        client: the process's Helius client, or the same through a cache (its rate
+            limit is shared by all streams).
         window: parse batches in flight or waiting for the sink, per stream;
             bounds both upstream concurrency and memory (window x 100 transactions).
         parse_batch: signatures per ``POST /v0/transactions`` (<= 100).
@@ -54,7 +55,7 @@ class PipelinedFetcher:
 
     def __init__(
         self,
-        client: HeliusClient,
+        client: HistorySource,
         *,
         window: int = DEFAULT_PARSE_WINDOW,
         parse_batch: int = MAX_PARSE_BATCH,

@@ -1,10 +1,18 @@
 """The producer side of a stream: fetch, extract trades, name tokens, batch, publish events.
 
-Runs as one asyncio task per stream. Every event it publishes waits for
-room in the stream's bounded queue, and the fetcher waits for this
-pipeline, so a slow client throttles its own upstream fetch and nothing
-else. Cancelling the task (client gone, shutdown) cancels the fetch and
-every upstream request under it.
+Runs as the producer task of one feed (the streams of one request share
+it, see :mod:`walletdoctor.streams.hub`). Every event it appends waits
+while the feed's fastest reader is ``lookahead`` events behind, and the
+fetcher waits for this pipeline, so readers that stop reading stop the
+fetch. Cancelling the task (the last client gone, shutdown) cancels the
+fetch and every upstream request under it.
+
+A feed that stopped before its end (no reader left, or its process died)
+is continued by a new pipeline: it fetches the history again (from the
+upstream cache, so the upstream only sees what was not fetched before),
+rebuilds its totals, and appends nothing until it is past the feed's
+checkpoint, so no trade is sent twice. Newest first, transactions newer
+than the feed's first one are left out, so the batches line up.
 
 Event order: ``progress`` after each fetched run of transactions, a
 ``trades`` event each time ``batch_size`` trades are ready (the last one
@@ -36,7 +44,7 @@ from walletdoctor.helius.assets import TokenDirectory
 from walletdoctor.helius.errors import HeliusError
 from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, TransactionFetcher
 from walletdoctor.sse.event import EventName
-from walletdoctor.streams.session import StreamSession
+from walletdoctor.streams.feed import FIRST_FEED_SEQ, Checkpoint, Feed, FeedLost
 
 __all__ = ["NAMING_LOOKAHEAD", "TradePipeline"]
 
@@ -49,22 +57,29 @@ _Symbols = dict[str, str | None]
 
 
 class TradePipeline:
-    """Turns one wallet's history into the stream's events.
+    """Turns one wallet's history into a feed's events.
 
     Args:
-        session: the stream it publishes to.
+        feed: the feed it appends to (continued after its checkpoint when it
+            already holds events).
         fetcher: the fetch strategy (shared client and rate limit behind it).
         tokens: the process's symbol directory.
+        prices: USD prices, or ``None`` to leave trades unpriced.
     """
 
     def __init__(
         self,
-        session: StreamSession,
+        feed: Feed,
         fetcher: TransactionFetcher,
         tokens: TokenDirectory,
         prices: PriceSource | None = None,
     ) -> None:
-        self._session = session
+        self._feed = feed
+        self._params = feed.params
+        #: Where a previous producer stopped; nothing is appended until past it.
+        self._resume = feed.checkpoint if feed.next_seq > FIRST_FEED_SEQ else None
+        self._anchor_slot = self._resume.anchor_slot if self._resume is not None else None
+        self._last_signature: str | None = None
         self._fetcher = fetcher
         self._tokens = tokens
         self._prices = prices
@@ -77,29 +92,32 @@ class TradePipeline:
         self._sent = 0
         self._summary = WalletSummary()
         #: Oldest-first streams know each sale's realized P&L as they go.
-        self._tracker = PnlTracker() if session.params.order is HistoryOrder.ASC else None
-        #: What the stream ended with: the ``complete`` data or the error (for /summary).
-        self.result: dict[str, Any] | WalletDoctorError | None = None
+        self._tracker = PnlTracker() if self._params.order is HistoryOrder.ASC else None
 
     async def run(self) -> None:
-        """Publish the whole stream after ``connected``; never raises except on cancellation.
+        """Append the feed's events up to its final one; never raises except on cancellation.
 
         Upstream failures after retries become an ``UPSTREAM_UNAVAILABLE``
         error event; unexpected failures an ``INTERNAL_ERROR`` one (logged
         here, never sent with internals).
         """
-        session = self._session
+        feed = self._feed
         try:
-            params = session.params
+            params = self._params
             progress = await self._fetcher.run(params.wallet, params.window, self._on_transactions, params.order)
             while self._stage:
                 await self._publish_staged()
             await self._flush(has_more=False)
-            complete = await self._complete(progress)
-            self.result = complete
-            await session.publish(EventName.COMPLETE, complete)
+            if self._resume is not None and self._batches < self._resume.batches:
+                raise _HistoryChanged
+            await self._publish(EventName.COMPLETE, await self._complete(progress))
+        except _HistoryChanged:
+            log.warning("feed %s: the history no longer lines up with what was sent", feed.feed_id)
+            await self._fail(
+                StreamFailure(ErrorCode.STREAM_EXPIRED, "the wallet's history changed since the stream began; start a new stream")
+            )
         except HeliusError as error:
-            log.warning("stream %s: upstream failed (%s on %s)", session.stream_id, type(error).__name__, error.endpoint)
+            log.warning("feed %s: upstream failed (%s on %s)", feed.feed_id, type(error).__name__, error.endpoint)
             await self._fail(
                 StreamFailure(
                     ErrorCode.UPSTREAM_UNAVAILABLE,
@@ -109,8 +127,10 @@ class TradePipeline:
             )
         except WalletDoctorError as error:
             await self._fail(error)
+        except FeedLost:
+            raise  # another process continues the feed: nothing to append here
         except Exception:
-            log.exception("stream %s: pipeline failed", session.stream_id)
+            log.exception("feed %s: pipeline failed", feed.feed_id)
             await self._fail(StreamFailure(ErrorCode.INTERNAL_ERROR, "internal error"))
         finally:
             # Cancellation or failure: no look-up may outlive the stream.
@@ -118,7 +138,13 @@ class TradePipeline:
                 lookup.cancel()
 
     async def _on_transactions(self, transactions: list[dict[str, Any]], progress: FetchProgress) -> None:
-        wallet = self._session.params.wallet
+        wallet = self._params.wallet
+        if self._params.order is HistoryOrder.DESC and transactions:
+            if self._anchor_slot is None:
+                self._anchor_slot = transactions[0].get("slot")
+            elif self._resume is not None:
+                anchor = self._anchor_slot
+                transactions = [t for t in transactions if not isinstance(t.get("slot"), int) or t["slot"] <= anchor]
         trades = [trade for trade in (extract_trade(t, wallet) for t in transactions) if trade is not None]
         self._found += len(trades)
         lookup = asyncio.ensure_future(self._look_up(trades))
@@ -146,10 +172,10 @@ class TradePipeline:
         if self._tracker is not None:
             trades = [self._tracker.apply(trade) for trade in trades]
         self._pending.extend(trades)
-        batch_size = self._session.params.batch_size
+        batch_size = self._params.batch_size
         while len(self._pending) >= batch_size:
             await self._publish_batch(batch_size, has_more=True)
-        await self._session.publish(EventName.PROGRESS, progress_data)
+        await self._publish(EventName.PROGRESS, progress_data)
 
     async def _flush(self, *, has_more: bool) -> None:
         if self._pending:
@@ -160,8 +186,16 @@ class TradePipeline:
         symbols = self._symbols
         self._batches += 1
         self._sent += len(batch)
+        self._last_signature = batch[-1].signature
+        resume = self._resume
+        if resume is not None and self._batches <= resume.batches:
+            # Sent by the feed's previous producer; check that it lines up.
+            if self._batches == resume.batches and (self._sent, self._last_signature) != (resume.trades, resume.last_signature):
+                raise _HistoryChanged
+            return
         sent = self._sent
-        await self._session.publish(
+        checkpoint = Checkpoint(self._sent, self._batches, self._last_signature, self._anchor_slot)
+        await self._publish(
             EventName.TRADES,
             {
                 "trades": [
@@ -174,14 +208,16 @@ class TradePipeline:
                 "total_yielded": sent,
                 "has_more": has_more,
             },
+            checkpoint=checkpoint,
         )
 
     def _progress(self, progress: FetchProgress) -> dict[str, Any]:
-        percentage = progress.percentage(self._session.params.window, int(time.time()))
+        now = time.time()
         return {
+            "timestamp": now,  # replaced when published
             "step": "fetching",
             "message": f"scanned {progress.transactions_scanned} transactions, found {self._found} trades",
-            "percentage": percentage,
+            "percentage": progress.percentage(self._params.window, int(now)),
             "pages_fetched": progress.pages_fetched,
             "transactions_scanned": progress.transactions_scanned,
             "trades_found": self._found,
@@ -195,10 +231,22 @@ class TradePipeline:
         summary["transactions_missing"] = progress.transactions_missing
         return {
             "trades_found": self._summary.trades_found,
-            "duration": round(self._session.elapsed_s, 3),
+            "duration": round(time.time() - self._feed.started_at, 3),
             "summary": summary,
         }
 
+    async def _publish(self, name: EventName, data: dict[str, Any], *, checkpoint: Checkpoint | None = None) -> None:
+        if name is EventName.PROGRESS:
+            if self._resume is not None and self._batches < self._resume.batches:
+                return
+            # Stamped when sent, not when the run was fetched: a probe compares
+            # it with the arrival time to tell whether a proxy buffers.
+            data["timestamp"] = time.time()
+        await self._feed.append(name, data, checkpoint=checkpoint)
+
     async def _fail(self, error: WalletDoctorError) -> None:
-        self.result = error
-        await self._session.publish(EventName.ERROR, error.to_json())
+        await self._publish(EventName.ERROR, error.to_json())
+
+
+class _HistoryChanged(Exception):
+    """A continued feed's trades do not line up with those already sent."""

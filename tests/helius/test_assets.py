@@ -1,0 +1,126 @@
+"""Token symbols: DAS getAssetBatch through the emulator, the per-process cache, and the Redis cache."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from walletdoctor.helius import create_client_session
+from walletdoctor.helius.assets import SHARED_SYMBOL_TTL_S, TokenDirectory, symbol_of_asset
+from walletdoctor.helius.client import HeliusClient
+from walletdoctor.helius.emulator.recorded import load_recorded_wallet
+from walletdoctor.helius.emulator.settings import Endpoint
+from walletdoctor.solana import NATIVE_SOL_MINT, WELL_KNOWN_SYMBOLS
+
+from tests.conftest import Emulator, free_port, wallet_address
+
+LUB = "2GaUUmQFCHSMLRMySzjvdqwLCcGVdUpcsQDanpjwmoon"
+#: A valid mint no wallet of the emulator touches: DAS knows no symbol for it.
+UNKNOWN = wallet_address("a mint nobody minted")
+
+
+@pytest.fixture
+async def client(emulator: Emulator) -> AsyncIterator[HeliusClient]:
+    session = create_client_session(16)
+    try:
+        yield HeliusClient(
+            session,
+            api_url=emulator.url,
+            rpc_url=emulator.url,
+            api_key="test-key",
+            rps=1000,
+            rpc_rps=1000,
+            timeout_s=2.0,
+            attempts=2,
+            backoff_initial_s=0.01,
+            backoff_max_s=0.02,
+        )
+    finally:
+        await session.close()
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    made = aioredis.from_url(redis_url)
+    try:
+        yield made
+    finally:
+        await made.aclose()
+
+
+def das_requests(emulator: Emulator) -> int:
+    return emulator.stats.endpoints[Endpoint.RPC_ASSETS].requests
+
+
+def test_symbol_of_an_asset_prefers_token_info_and_ignores_blanks() -> None:
+    assert symbol_of_asset({"token_info": {"symbol": "lub"}, "content": {"metadata": {"symbol": "LUB2"}}}) == "lub"
+    assert symbol_of_asset({"token_info": {"symbol": " \u3164 "}, "content": {"metadata": {"symbol": "M"}}}) == "M"
+    assert symbol_of_asset({"content": {"metadata": {}}}) is None and symbol_of_asset(None) is None
+
+
+async def test_das_names_known_mints_and_the_process_remembers(client: HeliusClient, emulator: Emulator) -> None:
+    tokens = TokenDirectory(client)
+    assert await tokens.symbols([LUB, UNKNOWN, NATIVE_SOL_MINT]) == {LUB: "lub", UNKNOWN: None, NATIVE_SOL_MINT: "SOL"}
+    assert das_requests(emulator) == 1  # SOL is well known: only lub and the unknown mint were asked
+    assert await tokens.symbols([LUB, UNKNOWN]) == {LUB: "lub", UNKNOWN: None}
+    assert das_requests(emulator) == 1
+
+
+async def test_one_das_request_per_1000_unknown_mints(client: HeliusClient, emulator: Emulator) -> None:
+    assets = load_recorded_wallet().assets()
+    known = sorted(m for m, info in assets.items() if m not in WELL_KNOWN_SYMBOLS and str(info["symbol"]).strip())
+    mints = known + [wallet_address(f"unminted {k}") for k in range(1500 - len(known))]
+    named = await TokenDirectory(client).symbols(mints)
+    assert das_requests(emulator) == 2
+    assert len(named) == 1500
+    assert all(named[mint] is not None for mint in known) and named[mints[-1]] is None
+
+
+async def test_concurrent_asks_share_one_look_up(client: HeliusClient, emulator: Emulator) -> None:
+    emulator.settings.update({"das_latency_s": 0.1})
+    tokens = TokenDirectory(client)
+    first, second = await asyncio.gather(tokens.symbols([LUB]), tokens.symbols([LUB]))
+    assert first == second == {LUB: "lub"}
+    assert das_requests(emulator) == 1
+
+
+async def test_a_failed_look_up_leaves_mints_unnamed_and_asks_again(client: HeliusClient, emulator: Emulator) -> None:
+    tokens = TokenDirectory(client)
+    emulator.settings.update({"server_error_ratio": 1.0})
+    assert await tokens.symbols([LUB]) == {LUB: None}
+    emulator.settings.update({"server_error_ratio": 0.0})
+    assert await tokens.symbols([LUB]) == {LUB: "lub"}
+
+
+async def test_redis_shares_symbols_between_processes(
+    client: HeliusClient, emulator: Emulator, redis_client: aioredis.Redis
+) -> None:
+    first_process = TokenDirectory.with_redis(client, redis_client)
+    assert await first_process.symbols([LUB, UNKNOWN]) == {LUB: "lub", UNKNOWN: None}
+    assert das_requests(emulator) == 1
+    ttl = await redis_client.ttl(f"wd:up:symbol:{LUB}")
+    assert SHARED_SYMBOL_TTL_S - 60 < ttl <= SHARED_SYMBOL_TTL_S
+
+    # Another process (a fresh directory) reads both answers, "no symbol" included, from Redis.
+    other_process = TokenDirectory.with_redis(client, redis_client)
+    assert await other_process.symbols([LUB, UNKNOWN]) == {LUB: "lub", UNKNOWN: None}
+    assert das_requests(emulator) == 1
+
+
+async def test_without_redis_the_cache_is_per_process(client: HeliusClient, emulator: Emulator) -> None:
+    await TokenDirectory.with_redis(client, None).symbols([LUB])
+    await TokenDirectory.with_redis(client, None).symbols([LUB])
+    assert das_requests(emulator) == 2
+
+
+async def test_redis_down_falls_back_on_das(client: HeliusClient, emulator: Emulator) -> None:
+    unreachable = aioredis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
+    try:
+        tokens = TokenDirectory.with_redis(client, unreachable)
+        assert await tokens.symbols([LUB]) == {LUB: "lub"}
+    finally:
+        await unreachable.aclose()
+    assert das_requests(emulator) == 1
