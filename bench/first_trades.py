@@ -59,6 +59,7 @@ __all__ = ["main"]
 WALLET = "3JoVBiQEA2QKsq7TzW5ez5jVRtbbYgTNijoZzp5qgkr2"
 _START_TIMEOUT_S = 30.0
 _STREAM_TIMEOUT_S = 60.0
+_SETTLE_S = 2.0
 
 
 def _free_port() -> int:
@@ -127,6 +128,10 @@ async def _first_trades(api_url: str, rpc_url: str, *, warm: bool) -> float:
     try:
         if warm:
             await _fill_lookup_caches(server)
+        # Let the upstreams' per-second rate windows empty: the fill (or the
+        # run before) may just have used them up, and a 429 would cost this
+        # run a Retry-After that is not the look-ups' own doing.
+        await asyncio.sleep(_SETTLE_S)
         url = str(server.make_url(f"/v4/wallet/{WALLET}/stream"))
         timeout = aiohttp.ClientTimeout(total=_STREAM_TIMEOUT_S)
         async with aiohttp.ClientSession(timeout=timeout) as session:

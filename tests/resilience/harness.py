@@ -22,7 +22,7 @@ import os
 import random
 import statistics
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,9 +153,3 @@ def record(result: ScenarioResult) -> None:
         f"duplicated {result.trades_duplicated}, reconnects {result.reconnects} "
         f"(p50 {result.reconnect_p50_s} s, p95 {result.reconnect_p95_s} s)"
     )
-
-
-async def when(event: asyncio.Event, action: Callable[[], Awaitable[None]]) -> None:
-    """Run ``action`` once ``event`` is set."""
-    await event.wait()
-    await action()

@@ -55,7 +55,7 @@ def allow_origins(app: web.Application, origins: Iterable[str]) -> None:
     origins = list(origins)
     if not origins:
         return
-    options = aiohttp_cors.ResourceOptions(
+    options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
         allow_credentials=False, expose_headers=_EXPOSED_HEADERS, allow_headers=_ALLOWED_HEADERS, allow_methods=["GET"]
     )
     cors = aiohttp_cors.setup(app, defaults={origin: options for origin in origins})

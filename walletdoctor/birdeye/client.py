@@ -38,7 +38,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import orjson
@@ -281,7 +281,7 @@ def _price_points(body: Any) -> list[PricePoint]:
         if not isinstance(item, dict):
             raise InvalidResponse("Birdeye history item is not an object")
         when, value = item.get("unixTime"), item.get("value")
-        if not _is_number(when) or int(when) != when:
+        if not _is_number(when) or int(cast(float, when)) != when:
             raise InvalidResponse("Birdeye history item has no integer unixTime")
         if value is None:
             continue

@@ -24,7 +24,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import orjson
 import redis.asyncio as aioredis
@@ -121,7 +121,8 @@ class RedisCache:
         if not keys:
             return []
         try:
-            return list(await self._redis.mget(list(keys)))
+            # Replies are bytes: the pool does not decode responses.
+            return cast(list[bytes | None], await self._redis.mget(list(keys)))
         except (RedisError, TimeoutError, OSError) as exc:
             log.warning("upstream cache read failed (%s); asking Helius", type(exc).__name__)
             return [None] * len(keys)

@@ -50,6 +50,7 @@ from walletdoctor.helius.responses import (
 )
 
 __all__ = [
+    "DAS_SHARE",
     "MAX_ASSET_BATCH",
     "MAX_HISTORY_PAGE",
     "MAX_PARSE_BATCH",
@@ -65,6 +66,9 @@ MAX_SIGNATURE_PAGE = 1000
 MAX_PARSE_BATCH = 100
 MAX_HISTORY_PAGE = 100
 MAX_ASSET_BATCH = 1000
+#: Share of the Enhanced API + DAS request rate kept for DAS ``getAssetBatch``
+#: (the rest paces parse and history requests); together they stay within ``rps``.
+DAS_SHARE = 0.1
 
 _TRANSIENT = (RateLimited, UpstreamUnavailable, InvalidResponse)
 
@@ -110,7 +114,8 @@ class HeliusClient:
         api_url: Enhanced API base URL, no trailing slash.
         rpc_url: JSON-RPC / DAS base URL, no trailing slash.
         api_key: sent as the ``api-key`` query parameter; never logged.
-        rps: Enhanced API + DAS requests per second for this process.
+        rps: Enhanced API + DAS requests per second for this process
+            (:data:`DAS_SHARE` of it reserved for DAS).
         rpc_rps: standard RPC requests per second for this process.
         timeout_s: total time allowed for one attempt, seconds.
         attempts: attempts per call, first included.
@@ -152,7 +157,12 @@ class HeliusClient:
         # One request per 1/rps seconds, no burst: a bucket of `rps` would let
         # up to 2 x rps through in some 1 s span and earn 429s from a
         # sliding-window limit such as Helius' (each costing a Retry-After).
-        self._enhanced_limit = AsyncLimiter(1, 1.0 / rps)
+        # DAS look-ups get a share of their own, and may use it in a burst: a
+        # stream's first runs each ask for their symbols at about the same
+        # moment, and queued behind the parse requests (or spaced out) the
+        # first trades would wait for them.
+        self._enhanced_limit = AsyncLimiter(1, 1.0 / (rps * (1 - DAS_SHARE)))
+        self._das_limit = AsyncLimiter(max(1.0, rps * DAS_SHARE), 1.0)
         self._rpc_limit = AsyncLimiter(1, 1.0 / rpc_rps)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._attempts = attempts
@@ -285,7 +295,7 @@ class HeliusClient:
         """
         if len(mints) > MAX_ASSET_BATCH:
             raise ValueError(f"at most {MAX_ASSET_BATCH} mints per getAssetBatch")
-        result = await self._rpc("rpc_assets", self._enhanced_limit, "getAssetBatch", {"ids": list(mints)})
+        result = await self._rpc("rpc_assets", self._das_limit, "getAssetBatch", {"ids": list(mints)})
         if not isinstance(result, list) or len(result) != len(mints):
             raise InvalidResponse("getAssetBatch result does not match the ids", endpoint="rpc_assets")
         return [item if isinstance(item, dict) else None for item in result]

@@ -44,7 +44,7 @@ import asyncio
 import re
 from collections.abc import Iterable
 from types import MappingProxyType
-from typing import Final
+from typing import Final, cast
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -296,7 +296,7 @@ class Metrics:
             child = children.get(label)
             if child is None:
                 child = children[label] = family.labels(label)
-        return child
+        return cast(Counter, child)
 
     def _build_middleware(self) -> Middleware:
         metrics = self

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -264,8 +263,3 @@ class Feed:
             return
         if not self._positions or self._next_seq - 1 - max(self._positions.values()) < self._lookahead:
             room.set_result(None)
-
-    def events_after(self, seq: int) -> Iterable[EncodedEvent]:
-        """The events in memory after position ``seq``, oldest first."""
-        start = max(0, seq + 1 - self._first_seq)
-        return list(self._events)[start:]

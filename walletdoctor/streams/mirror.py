@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 
 import orjson
 import redis.asyncio as aioredis
@@ -196,7 +196,7 @@ class RedisFeedStore:
                     self._max_events,
                     (event.seq or 0) + 1,
                     orjson.dumps(checkpoint.to_json()) if checkpoint is not None else b"",
-                    event.seq if event.is_final else b"",
+                    event.seq if event.is_final and event.seq is not None else b"",
                     self._retention_ms,
                     self._owner_ttl_ms,
                 ],
@@ -211,7 +211,8 @@ class RedisFeedStore:
     @shielded_method
     async def lookup(self, stream_id: str) -> FeedRecord | None:
         """The feed ``stream_id`` reads, or ``None`` when Redis no longer knows the stream."""
-        feed_id = await self._redis.get(_stream_key(stream_id))
+        # Replies are bytes: the pool does not decode responses.
+        feed_id = cast(bytes | None, await self._redis.get(_stream_key(stream_id)))
         if feed_id is None:
             return None
         return await self._record(feed_id.decode())
@@ -242,13 +243,13 @@ class RedisFeedStore:
     @shielded_method
     async def read(self, feed_id: str, after_seq: int, *, count: int = 1000) -> list[EncodedEvent]:
         """Up to ``count`` stored events after position ``after_seq``, oldest first."""
-        entries = await self._redis.xrange(_events_key(feed_id), min=f"0-{after_seq + 1}", count=count)
+        entries = cast(_Entries, await self._redis.xrange(_events_key(feed_id), min=f"0-{after_seq + 1}", count=count))
         return [_event(entry_id, fields) for entry_id, fields in entries]
 
     @shielded_method
     async def oldest_seq(self, feed_id: str) -> int | None:
         """Position of the oldest event still stored, ``None`` when none is."""
-        entries = await self._redis.xrange(_events_key(feed_id), count=1)
+        entries = cast(_Entries, await self._redis.xrange(_events_key(feed_id), count=1))
         return _seq(entries[0][0]) if entries else None
 
     @shielded_method
@@ -288,6 +289,10 @@ class RedisFeedStore:
             for stream_id in ids:
                 pipe.pexpire(_stream_key(stream_id), self._retention_ms)
             await pipe.execute()
+
+
+#: ``XRANGE`` entries as the undecoding pool returns them.
+_Entries = list[tuple[bytes, dict[bytes, bytes]]]
 
 
 def _seq(entry_id: bytes) -> int:

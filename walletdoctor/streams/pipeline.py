@@ -18,10 +18,11 @@ Event order: ``progress`` after each fetched run of transactions, a
 ``trades`` event each time ``batch_size`` trades are ready (the last one
 may be short), then ``complete`` -- or ``error`` on failure.
 
-Token symbols are looked up (DAS ``getAssetBatch``) as soon as a run of
-transactions is extracted, while the fetch goes on; runs wait in a short
-ordered stage until their symbols are known, so look-ups cost one round
-trip at the start of a stream instead of one per batch.
+Token symbols (DAS ``getAssetBatch``) and USD prices are looked up as soon
+as a run of transactions is extracted, while the fetch goes on; runs wait
+in a short ordered stage until their look-ups are done and are published
+at that moment, so look-ups cost one round trip at the start of a stream
+instead of one per batch.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections import deque
 from typing import Any
 
 from walletdoctor.analytics.extraction import extract_trade
@@ -85,8 +85,12 @@ class TradePipeline:
         self._prices = prices
         self._pending: list[Trade] = []
         self._symbols: _Symbols = {}
-        #: Extracted runs waiting for their look-ups: (symbols and prices, progress event data).
-        self._stage: deque[tuple[asyncio.Task[list[Trade]], dict[str, Any]]] = deque()
+        #: Extracted runs waiting for their look-ups, in order: (symbols and
+        #: prices, progress event data); ``None`` ends the fetch.
+        self._stage: asyncio.Queue[tuple[asyncio.Future[list[Trade]], dict[str, Any]] | None] = asyncio.Queue(
+            maxsize=NAMING_LOOKAHEAD
+        )
+        self._lookups: set[asyncio.Future[list[Trade]]] = set()
         self._found = 0
         self._batches = 0
         self._sent = 0
@@ -103,14 +107,7 @@ class TradePipeline:
         """
         feed = self._feed
         try:
-            params = self._params
-            progress = await self._fetcher.run(params.wallet, params.window, self._on_transactions, params.order)
-            while self._stage:
-                await self._publish_staged()
-            await self._flush(has_more=False)
-            if self._resume is not None and self._batches < self._resume.batches:
-                raise _HistoryChanged
-            await self._publish(EventName.COMPLETE, await self._complete(progress))
+            await self._fetch_and_publish()
         except _HistoryChanged:
             log.warning("feed %s: the history no longer lines up with what was sent", feed.feed_id)
             await self._fail(
@@ -134,8 +131,24 @@ class TradePipeline:
             await self._fail(StreamFailure(ErrorCode.INTERNAL_ERROR, "internal error"))
         finally:
             # Cancellation or failure: no look-up may outlive the stream.
-            for lookup, _ in self._stage:
+            for lookup in self._lookups:
                 lookup.cancel()
+
+    async def _fetch_and_publish(self) -> None:
+        """The fetch stages each run of transactions as it comes; a publisher sends
+        each run, in order, as soon as its look-ups are done."""
+        params = self._params
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._publish_runs())
+                progress = await self._fetcher.run(params.wallet, params.window, self._on_transactions, params.order)
+                await self._stage.put(None)
+        except BaseExceptionGroup as failure:
+            raise _first_error(failure) from None
+        await self._flush(has_more=False)
+        if self._resume is not None and self._batches < self._resume.batches:
+            raise _HistoryChanged
+        await self._publish(EventName.COMPLETE, await self._complete(progress))
 
     async def _on_transactions(self, transactions: list[dict[str, Any]], progress: FetchProgress) -> None:
         wallet = self._params.wallet
@@ -148,9 +161,10 @@ class TradePipeline:
         trades = [trade for trade in (extract_trade(t, wallet) for t in transactions) if trade is not None]
         self._found += len(trades)
         lookup = asyncio.ensure_future(self._look_up(trades))
-        self._stage.append((lookup, self._progress(progress)))
-        while len(self._stage) > NAMING_LOOKAHEAD or (self._stage and self._stage[0][0].done()):
-            await self._publish_staged()
+        self._lookups.add(lookup)
+        lookup.add_done_callback(self._lookups.discard)
+        # Waits while NAMING_LOOKAHEAD runs are staged: the fetch waits for the publisher.
+        await self._stage.put((lookup, self._progress(progress)))
 
     async def _look_up(self, trades: list[Trade]) -> list[Trade]:
         """Symbols and prices of a run of trades, both at once: one round trip."""
@@ -163,10 +177,13 @@ class TradePipeline:
         self._symbols.update(symbols)
         return trades
 
-    async def _publish_staged(self) -> None:
-        lookup, progress_data = self._stage[0]
+    async def _publish_runs(self) -> None:
+        """Publish staged runs in order until the fetch says it is done (``None``)."""
+        while (staged := await self._stage.get()) is not None:
+            await self._publish_run(*staged)
+
+    async def _publish_run(self, lookup: asyncio.Future[list[Trade]], progress_data: dict[str, Any]) -> None:
         trades = await lookup
-        self._stage.popleft()
         for trade in trades:
             self._summary.add(trade)
         if self._tracker is not None:
@@ -246,6 +263,14 @@ class TradePipeline:
 
     async def _fail(self, error: WalletDoctorError) -> None:
         await self._publish(EventName.ERROR, error.to_json())
+
+
+def _first_error(group: BaseExceptionGroup) -> BaseException:
+    """The first leaf of a TaskGroup failure (the one that stopped the others)."""
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
 
 
 class _HistoryChanged(Exception):

@@ -154,12 +154,12 @@ class Subscription:
             if self._interrupt is not None:
                 event, self._interrupt = self._interrupt, None
                 return event
-            event = self._replay.popleft() if self._replay else self._source.get(self.position + 1)
-            if event is not None:
-                assert event.seq is not None
-                self.position = event.seq
-                self._source.advance(self, event.seq)
-                return event
+            found = self._replay.popleft() if self._replay else self._source.get(self.position + 1)
+            if found is not None:
+                assert found.seq is not None
+                self.position = found.seq
+                self._source.advance(self, found.seq)
+                return found
             self._wake = asyncio.get_running_loop().create_future()
             self._source.wait(self)
             try:
