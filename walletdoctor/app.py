@@ -298,6 +298,7 @@ async def _feeds(app: web.Application) -> AsyncIterator[None]:
             retention_s=settings.resume_ttl_s,
             budget_bytes=settings.feed_buffer_bytes,
             lookahead=settings.feed_lookahead,
+            idle_bytes=settings.resume_memory_bytes,
         ),
         store=store,
     )

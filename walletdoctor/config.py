@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     feed_buffer_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024)
     #: How long a stream stays resumable (``Last-Event-ID``) after it ends, seconds.
     resume_ttl_s: float = Field(default=300.0, gt=0)
+    #: Memory for the events of ended streams kept for resume in this process,
+    #: bytes; past it the oldest go first (with Redis they resume from there).
+    resume_memory_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
     #: Most events kept per stream in Redis (approximate ``MAXLEN``).
     resume_max_events: int = Field(default=10_000, ge=10)
     #: Lease of the process producing a feed, seconds: another process may

@@ -130,6 +130,21 @@ async def test_an_ended_stream_expires_after_the_retention_time() -> None:
     await hub.aclose()
 
 
+async def test_idle_feeds_past_their_memory_budget_are_forgotten_oldest_first() -> None:
+    hub = FeedHub(Producer(batches=3), HubSettings(retention_s=60, budget_bytes=1 << 20, lookahead=4, idle_bytes=600))
+    streams = []
+    for size in (10, 20, 30):  # three requests, three feeds of about 300 bytes each
+        stream = await hub.open(StreamParams(wallet=WALLET, batch_size=size))
+        await drain(stream)
+        hub.close(stream)
+        streams.append(stream)
+    await asyncio.sleep(0.05)
+    assert hub.feeds == 2
+    assert await hub.resume(streams[0].stream_id, 2, WALLET) is ResumeRefused.EXPIRED, "the oldest went first"
+    assert isinstance(await hub.resume(streams[2].stream_id, 2, WALLET), Subscription)
+    await hub.aclose()
+
+
 async def test_shutdown_interrupts_every_open_connection_with_a_jittered_retry() -> None:
     producer = Producer()
     producer.gate.clear()

@@ -168,6 +168,11 @@ class Feed:
         return self._first_seq
 
     @property
+    def size_bytes(self) -> int:
+        """Bytes of the events held in memory."""
+        return self._bytes
+
+    @property
     def joinable(self) -> bool:
         """A new stream may share this feed: it is not over and still holds its first event."""
         return self.final_seq is None and self._first_seq == FIRST_FEED_SEQ

@@ -61,6 +61,8 @@ ProducerFactory = Callable[[Feed], Coroutine[Any, Any, None]]
 
 #: How often stream ids of retained feeds are kept alive in Redis, seconds.
 _STREAM_REFRESH_S = 60.0
+#: When a feed due to be forgotten still has a producer stopping, seconds until the next look.
+_STOPPING_RECHECK_S = 1.0
 
 
 class ResumeRefused(enum.Enum):
@@ -80,11 +82,15 @@ class HubSettings:
         retention_s: how long a stream stays resumable after its feed stops, seconds.
         budget_bytes: most event bytes a feed keeps in memory.
         lookahead: events a feed's producer may run ahead of its fastest reader.
+        idle_bytes: most event bytes of all the feeds nobody reads now, kept for
+            resume; past it the oldest are forgotten before their time (with
+            Redis, their streams still resume from there).
     """
 
     retention_s: float
     budget_bytes: int
     lookahead: int
+    idle_bytes: int = 256 * 1024 * 1024
 
 
 class FeedHub:
@@ -309,16 +315,30 @@ class FeedHub:
                 with contextlib.suppress(RedisError, TimeoutError, OSError):
                     await self._store.release(feed.feed_id)
 
-    def _schedule_expiry(self, feed: Feed) -> None:
+    def _schedule_expiry(self, feed: Feed, delay_s: float | None = None) -> None:
+        """Forget ``feed`` (nobody reads it now) after the retention time, or sooner
+        when the idle feeds of the process hold more than their memory budget."""
         old = self._expiry.pop(feed.feed_id, None)
         if old is not None:
             old.cancel()
         loop = asyncio.get_running_loop()
-        self._expiry[feed.feed_id] = loop.call_later(self._settings.retention_s, self._expire, feed)
+        delay = self._settings.retention_s if delay_s is None else delay_s
+        self._expiry[feed.feed_id] = loop.call_later(delay, self._expire, feed)
+        idle = [self._feeds[feed_id] for feed_id in self._expiry if feed_id in self._feeds]
+        total = sum(each.size_bytes for each in idle)
+        for oldest in idle:
+            if total <= self._settings.idle_bytes:
+                break
+            total -= oldest.size_bytes
+            self._expire(oldest)
 
     def _expire(self, feed: Feed) -> None:
         self._expiry.pop(feed.feed_id, None)
-        if feed.readers or _running(feed):
+        if feed.readers:
+            return
+        if _running(feed):
+            # Its producer is still stopping: look again in a moment.
+            self._schedule_expiry(feed, _STOPPING_RECHECK_S)
             return
         self._forget(feed)
         for stream_id in feed.stream_ids:
