@@ -62,6 +62,6 @@ def describe_machine(walletdoctor_path: Path | None) -> dict[str, Any]:
         "node": _run([node, "--version"]) if node else None,
         "versions": versions,
         "walletdoctor_source": str(source),
-        "walletdoctor_commit": _run(["git", "rev-parse", "--short", "HEAD"], cwd=source),
+        "walletdoctor_commit": _run(["git", "rev-parse", "--short", "HEAD"], cwd=source) or "not a git checkout",
         "walletdoctor_uncommitted_changes": None if status is None else bool(status),
     }

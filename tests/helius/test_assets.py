@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
 from walletdoctor.helius import create_client_session
-from walletdoctor.helius.assets import SHARED_SYMBOL_TTL_S, TokenDirectory, symbol_of_asset
+from walletdoctor.helius.assets import MAX_LOOKUPS_IN_FLIGHT, SHARED_SYMBOL_TTL_S, TokenDirectory, symbol_of_asset
 from walletdoctor.helius.client import HeliusClient
 from walletdoctor.helius.emulator.recorded import load_recorded_wallet
 from walletdoctor.helius.emulator.settings import Endpoint
@@ -85,6 +86,29 @@ async def test_concurrent_asks_share_one_look_up(client: HeliusClient, emulator:
     first, second = await asyncio.gather(tokens.symbols([LUB]), tokens.symbols([LUB]))
     assert first == second == {LUB: "lub"}
     assert das_requests(emulator) == 1
+
+
+async def test_mints_asked_for_while_a_look_up_is_in_flight_go_together_in_the_next(
+    client: HeliusClient, emulator: Emulator
+) -> None:
+    """Regression: a stream's first runs each asked DAS for their own mints, and the
+    requests queued behind the rate limit (73 for the real wallet, 14 s); one at
+    a time, the first trades waited three round trips."""
+    history = load_recorded_wallet()
+    mints = sorted({m for i in range(400) for m in _mints_of(history.transaction(i))})
+    assert len(mints) > 2 * MAX_LOOKUPS_IN_FLIGHT + 2
+    emulator.settings.update({"das_latency_s": 0.2})
+    directory = TokenDirectory(client)
+    first = asyncio.create_task(directory.symbols(mints[:2]))
+    await asyncio.sleep(0.05)  # the first request is in flight
+    rest = [asyncio.create_task(directory.symbols([mint])) for mint in mints[2:]]
+    await asyncio.gather(first, *rest)
+    # The first, one each for the next few while slots are free, then one for all the others.
+    assert das_requests(emulator) == MAX_LOOKUPS_IN_FLIGHT + 1 < len(mints) - 1
+
+
+def _mints_of(transaction: dict[str, Any]) -> set[str]:
+    return {t["mint"] for t in transaction.get("tokenTransfers") or [] if t.get("mint")}
 
 
 async def test_a_failed_look_up_leaves_mints_unnamed_and_asks_again(client: HeliusClient, emulator: Emulator) -> None:

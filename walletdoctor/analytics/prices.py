@@ -19,9 +19,9 @@ import bisect
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from walletdoctor.birdeye.client import INTERVAL_SECONDS, MAX_HISTORY_ITEMS, PricePoint
 from walletdoctor.birdeye.errors import BirdeyeError
@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_INTERVAL",
     "DEFAULT_TOLERANCE_S",
     "BirdeyePrices",
+    "PrefetchingSource",
     "PriceChain",
     "PriceHistoryClient",
     "PriceSource",
@@ -77,6 +78,16 @@ class PriceSource(Protocol):
         ...
 
 
+@runtime_checkable
+class PrefetchingSource(Protocol):
+    """A price source that can start fetching before it is asked."""
+
+    def prefetch(self, mint: str, times: Iterable[int]) -> None:
+        """Start fetching what ``price_usd(mint, t)`` will need for each of ``times``
+        (unix seconds), so that the asks find it ready. Never waits, never raises."""
+        ...
+
+
 class PriceHistoryClient(Protocol):
     """The part of :class:`~walletdoctor.birdeye.client.BirdeyeClient` that :class:`BirdeyePrices` uses."""
 
@@ -98,6 +109,12 @@ class PriceChain:
 
     def __init__(self, *sources: PriceSource) -> None:
         self._sources = sources
+
+    def prefetch(self, mint: str, times: Iterable[int]) -> None:
+        """Pass the hint on to every source that prefetches (see :class:`PrefetchingSource`)."""
+        for source in self._sources:
+            if isinstance(source, PrefetchingSource):
+                source.prefetch(mint, times)
 
     async def price_usd(self, mint: str, unix_ts: int) -> Decimal | None:
         """The first source's price of ``mint`` at ``unix_ts``, or ``None`` when none knows it."""
@@ -210,6 +227,13 @@ class BirdeyePrices:
                 if self._windows.get(key) is window:
                     del self._windows[key]
         return None if series is None else _nearest(series, unix_ts, self._tolerance_s)
+
+    def prefetch(self, mint: str, times: Iterable[int]) -> None:
+        """Start fetching the windows that ``price_usd(mint, t)`` will read for each of
+        ``times``: the same windows the asks would fetch, so prices do not change."""
+        # In the order asked (the windows the stream needs first, first), once each.
+        for bucket in dict.fromkeys(t // self._bucket_s for t in times if 0 <= t <= _MAX_UNIX_TIME):
+            self._window((mint, bucket))
 
     def _window(self, key: tuple[str, int]) -> _Window | None:
         """The cached or in-flight window of ``key``, a new fetch, or ``None`` while paused after a failure."""

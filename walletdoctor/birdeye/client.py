@@ -29,13 +29,10 @@ Historical", ``/defi/history_price``; reference page
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import email.utils
 import logging
-import math
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, cast
@@ -50,8 +47,14 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from walletdoctor.birdeye.errors import InvalidResponse, RateLimited, Rejected, Unavailable
+from walletdoctor.birdeye.errors import (
+    InvalidResponse,
+    RateLimited,
+    Rejected,
+    Unavailable,
+)
 from walletdoctor.config import Settings
+from walletdoctor.rate import RequestRate
 
 __all__ = ["HISTORY_PRICE_PATH", "INTERVAL_SECONDS", "MAX_HISTORY_ITEMS", "BirdeyeClient", "PricePoint"]
 
@@ -87,48 +90,6 @@ RetryHook = Callable[[BaseException], None]
 _MAX_UNIX_TIME = 10_000_000_000
 _TRANSIENT = (RateLimited, Unavailable, InvalidResponse)
 _MESSAGE_CHARS = 200
-
-
-class _RequestWindow:
-    """At most ``limit`` requests in any span of ``window_s`` seconds, as the server counts them.
-
-    Birdeye counts requests per account in any 1 s ("Rate Limiting": 15 rps
-    on Starter), and a stream's first batch needs several windows of prices
-    at once: this lets up to ``limit`` go together, where evenly spaced
-    requests would queue them (``limit - 1`` / rps seconds for the last). A
-    leaky bucket of the same rate would let up to 2 x ``limit`` through
-    some 1 s span, each excess request costing a 429 and a backoff.
-
-    A request holds its slot until it has ended and one window more: the
-    server counted it at some time before its answer, so whatever the
-    network's delays, no span of ``window_s`` at the server sees more than
-    ``limit`` (freeing slots one window after sending does not: a burst's
-    last requests can reach the server well after they were sent). Waiters
-    go in order (``asyncio.Semaphore`` is first come, first served).
-    """
-
-    def __init__(self, limit: int, window_s: float) -> None:
-        if limit < 1 or window_s <= 0:
-            raise ValueError("need limit >= 1 and window_s > 0")
-        self._slots = asyncio.Semaphore(limit)
-        self._window_s = window_s
-
-    @classmethod
-    def per_second(cls, rps: float) -> _RequestWindow:
-        """``rps`` as a whole number per window: ``floor(rps)`` per second from 1 rps up,
-        else one per ``1 / rps`` seconds."""
-        if rps >= 1:
-            return cls(math.floor(rps), 1.0)
-        return cls(1, 1.0 / rps)
-
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold a slot for one request (waiting for one if none is free)."""
-        await self._slots.acquire()
-        try:
-            yield
-        finally:
-            asyncio.get_running_loop().call_later(self._window_s, self._slots.release)
 
 
 class BirdeyeClient:
@@ -169,7 +130,8 @@ class BirdeyeClient:
         self._session = session
         self._url = base_url.rstrip("/") + HISTORY_PRICE_PATH
         self._headers = {"X-API-KEY": api_key, "x-chain": "solana", "accept": "application/json"}
-        self._limit = _RequestWindow.per_second(rps)
+        # Counted from each request's end (RequestRate.slot): 429s are costly here.
+        self._limit = RequestRate(rps, margin_s=0.0)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._attempts = attempts
         self._backoff = wait_exponential_jitter(multiplier=backoff_initial_s, max=backoff_max_s, jitter=backoff_initial_s)

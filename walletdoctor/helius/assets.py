@@ -4,8 +4,13 @@ Symbols never change for a mint in practice, so the per-process cache is
 kept without expiry, bounded in size. With Redis (``REDIS_URL``) every
 process and host also shares what DAS answered for a day
 (:data:`SHARED_SYMBOL_TTL_S`): a mint named by one process costs the
-others one Redis ``MGET`` instead of a DAS request. Concurrent streams
-asking for the same unknown mint share one look-up.
+others one Redis ``MGET`` instead of a DAS request. Look-ups are
+coalesced: at most :data:`MAX_LOOKUPS_IN_FLIGHT` DAS requests are in flight
+per process, and every mint asked for meanwhile, by any stream, goes in the
+next one. A stream's first runs each need their symbols at about the same
+time: a request each would queue behind the rate limit (73 for the real
+wallet), one at a time would make the first trades wait for several round
+trips.
 
 Where DAS knows no symbol, the wire form names the token by its whole mint
 (DESIGN section 1, ``token_in``/``token_out``: "symbols where known, else
@@ -27,11 +32,13 @@ from walletdoctor.helius.client import MAX_ASSET_BATCH, HeliusClient
 from walletdoctor.helius.errors import HeliusError
 from walletdoctor.solana import WELL_KNOWN_SYMBOLS
 
-__all__ = ["DEFAULT_SYMBOL_CACHE_SIZE", "SHARED_SYMBOL_TTL_S", "TokenDirectory", "symbol_of_asset"]
+__all__ = ["DEFAULT_SYMBOL_CACHE_SIZE", "MAX_LOOKUPS_IN_FLIGHT", "SHARED_SYMBOL_TTL_S", "TokenDirectory", "symbol_of_asset"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SYMBOL_CACHE_SIZE = 50_000
+#: DAS look-ups in flight at once per process.
+MAX_LOOKUPS_IN_FLIGHT = 4
 #: How long a DAS answer stays in the shared cache, seconds (a day): long
 #: enough that a busy fleet asks DAS once per mint and day, short enough
 #: that a token whose metadata DAS lacked is asked again.
@@ -85,6 +92,9 @@ class TokenDirectory:
         self._cache_size = cache_size
         self._shared = shared
         self._in_flight: dict[str, asyncio.Future[str | None]] = {}
+        #: Mints waiting for a look-up, and the look-ups in flight.
+        self._queued: list[str] = []
+        self._senders: set[asyncio.Task[None]] = set()
 
     @classmethod
     def with_redis(cls, client: HeliusClient, redis: aioredis.Redis | None) -> TokenDirectory:
@@ -95,57 +105,77 @@ class TokenDirectory:
     async def symbols(self, mints: Iterable[str]) -> dict[str, str | None]:
         """Symbols of ``mints`` (``None`` where DAS knows none).
 
-        At most one shared-cache read for the mints this process does not
-        know, then one DAS request per 1,000 still unknown; never raises for
-        upstream or cache failures.
+        Mints this process does not know are queued for the directory's
+        look-ups (:meth:`_send_queued`): one shared-cache read, then one DAS
+        request, per 1,000 still unknown, with a few requests in flight at
+        most; mints asked for meanwhile, by any stream, go together in the
+        next. Never raises for upstream or cache failures.
         """
-        wanted = set(mints)
         result: dict[str, str | None] = {}
-        unknown: list[str] = []
         waiting: dict[str, asyncio.Future[str | None]] = {}
-        for mint in wanted:
+        loop = asyncio.get_running_loop()
+        for mint in set(mints):
             if mint in self._cache:
                 self._cache.move_to_end(mint)
                 result[mint] = self._cache[mint]
             elif mint in self._in_flight:
                 waiting[mint] = self._in_flight[mint]
             else:
-                unknown.append(mint)
-        if unknown:
-            await self._look_up(unknown, result)
+                waiting[mint] = self._in_flight[mint] = loop.create_future()
+                self._queued.append(mint)
+        self._send_queued()
         for mint, future in waiting.items():
             result[mint] = await asyncio.shield(future)
         return result
 
-    async def _look_up(self, mints: list[str], result: dict[str, str | None]) -> None:
+    def _send_queued(self) -> None:
+        """Start look-ups of the queued mints, up to 1,000 a request and
+        :data:`MAX_LOOKUPS_IN_FLIGHT` requests at once; each that ends starts the next.
+
+        Look-ups run in tasks of their own, shared by every caller: a caller
+        that is cancelled stops waiting, and the look-up goes on for the others.
+        """
         loop = asyncio.get_running_loop()
-        futures = {mint: loop.create_future() for mint in mints}
-        self._in_flight.update(futures)
+        while self._queued and len(self._senders) < MAX_LOOKUPS_IN_FLIGHT:
+            batch, self._queued = self._queued[:MAX_ASSET_BATCH], self._queued[MAX_ASSET_BATCH:]
+            sender = loop.create_task(self._send(batch), name="symbol-lookup")
+            self._senders.add(sender)
+            sender.add_done_callback(self._sent)
+
+    def _sent(self, sender: asyncio.Task[None]) -> None:
+        self._senders.discard(sender)
+        self._send_queued()
+
+    async def _send(self, batch: list[str]) -> None:
+        result: dict[str, str | None] = {}
         answered: dict[str, bytes] = {}
         try:
-            missing = await self._from_shared(mints, result)
-            for start in range(0, len(missing), MAX_ASSET_BATCH):
-                chunk = missing[start : start + MAX_ASSET_BATCH]
-                try:
-                    assets = await self._client.get_asset_batch(chunk)
-                except HeliusError as error:
-                    log.warning("symbol look-up failed (%s); mints stay unnamed", type(error).__name__)
-                    for mint in chunk:
-                        result[mint] = None
-                    continue
-                for mint, asset in zip(chunk, assets, strict=True):
-                    symbol = symbol_of_asset(asset)
-                    result[mint] = symbol
-                    self._remember(mint, symbol)
-                    answered[_SHARED_KEY + mint] = _NO_SYMBOL if symbol is None else symbol.encode()
+            await self._look_up(batch, result, answered)
+        except Exception:  # every waiter must be answered; the mints stay unnamed
+            log.exception("symbol look-up failed")
         finally:
-            for mint, future in futures.items():
-                self._in_flight.pop(mint, None)
-                if not future.done():
+            for mint in batch:
+                future = self._in_flight.pop(mint, None)
+                if future is not None and not future.done():
                     future.set_result(result.get(mint))
-        # After the waiters are answered: only this caller waits for the write.
         if answered and self._shared is not None:
             await self._shared.set_many(answered)
+
+    async def _look_up(self, mints: list[str], result: dict[str, str | None], answered: dict[str, bytes]) -> None:
+        """Fill ``result`` for ``mints`` (at most 1,000): shared cache, then DAS."""
+        missing = await self._from_shared(mints, result)
+        if not missing:
+            return
+        try:
+            assets = await self._client.get_asset_batch(missing)
+        except HeliusError as error:
+            log.warning("symbol look-up failed (%s); mints stay unnamed", type(error).__name__)
+            return
+        for mint, asset in zip(missing, assets, strict=True):
+            symbol = symbol_of_asset(asset)
+            result[mint] = symbol
+            self._remember(mint, symbol)
+            answered[_SHARED_KEY + mint] = _NO_SYMBOL if symbol is None else symbol.encode()
 
     async def _from_shared(self, mints: list[str], result: dict[str, str | None]) -> list[str]:
         """Fill ``result`` from the shared cache; the mints it does not hold."""

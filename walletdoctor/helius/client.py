@@ -26,7 +26,6 @@ from typing import Any
 
 import aiohttp
 import orjson
-from aiolimiter import AsyncLimiter
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -48,9 +47,9 @@ from walletdoctor.helius.responses import (
     search_hint,
     transaction_list,
 )
+from walletdoctor.rate import HIGH_PRIORITY, NORMAL_PRIORITY, RequestRate
 
 __all__ = [
-    "DAS_SHARE",
     "MAX_ASSET_BATCH",
     "MAX_HISTORY_PAGE",
     "MAX_PARSE_BATCH",
@@ -66,9 +65,6 @@ MAX_SIGNATURE_PAGE = 1000
 MAX_PARSE_BATCH = 100
 MAX_HISTORY_PAGE = 100
 MAX_ASSET_BATCH = 1000
-#: Share of the Enhanced API + DAS request rate kept for DAS ``getAssetBatch``
-#: (the rest paces parse and history requests); together they stay within ``rps``.
-DAS_SHARE = 0.1
 
 _TRANSIENT = (RateLimited, UpstreamUnavailable, InvalidResponse)
 
@@ -114,8 +110,8 @@ class HeliusClient:
         api_url: Enhanced API base URL, no trailing slash.
         rpc_url: JSON-RPC / DAS base URL, no trailing slash.
         api_key: sent as the ``api-key`` query parameter; never logged.
-        rps: Enhanced API + DAS requests per second for this process
-            (:data:`DAS_SHARE` of it reserved for DAS).
+        rps: Enhanced API + DAS requests per second for this process (DAS first
+            when both wait).
         rpc_rps: standard RPC requests per second for this process.
         timeout_s: total time allowed for one attempt, seconds.
         attempts: attempts per call, first included.
@@ -154,16 +150,11 @@ class HeliusClient:
         self._api_url = api_url.rstrip("/")
         self._rpc_url = rpc_url.rstrip("/")
         self._key_params = {"api-key": api_key}
-        # One request per 1/rps seconds, no burst: a bucket of `rps` would let
-        # up to 2 x rps through in some 1 s span and earn 429s from a
-        # sliding-window limit such as Helius' (each costing a Retry-After).
-        # DAS look-ups get a share of their own, and may use it in a burst: a
-        # stream's first runs each ask for their symbols at about the same
-        # moment, and queued behind the parse requests (or spaced out) the
-        # first trades would wait for them.
-        self._enhanced_limit = AsyncLimiter(1, 1.0 / (rps * (1 - DAS_SHARE)))
-        self._das_limit = AsyncLimiter(max(1.0, rps * DAS_SHARE), 1.0)
-        self._rpc_limit = AsyncLimiter(1, 1.0 / rpc_rps)
+        # Sliding windows as Helius counts them (walletdoctor.helius.rate):
+        # bursts up to the limit, never past it. DAS shares the Enhanced
+        # API's window and goes first: the first trades wait for symbols.
+        self._enhanced_limit = RequestRate(rps)
+        self._rpc_limit = RequestRate(rpc_rps)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._attempts = attempts
         self._backoff = wait_exponential_jitter(multiplier=backoff_initial_s, max=backoff_max_s, jitter=backoff_initial_s)
@@ -295,12 +286,14 @@ class HeliusClient:
         """
         if len(mints) > MAX_ASSET_BATCH:
             raise ValueError(f"at most {MAX_ASSET_BATCH} mints per getAssetBatch")
-        result = await self._rpc("rpc_assets", self._das_limit, "getAssetBatch", {"ids": list(mints)})
+        result = await self._rpc("rpc_assets", self._enhanced_limit, "getAssetBatch", {"ids": list(mints)}, priority=HIGH_PRIORITY)
         if not isinstance(result, list) or len(result) != len(mints):
             raise InvalidResponse("getAssetBatch result does not match the ids", endpoint="rpc_assets")
         return [item if isinstance(item, dict) else None for item in result]
 
-    async def _rpc(self, endpoint: str, limiter: AsyncLimiter, method: str, params: Any) -> Any:
+    async def _rpc(
+        self, endpoint: str, limiter: RequestRate, method: str, params: Any, *, priority: int = NORMAL_PRIORITY
+    ) -> Any:
         return await self._call(
             endpoint,
             limiter,
@@ -308,12 +301,13 @@ class HeliusClient:
             self._rpc_url + "/",
             json_body={"jsonrpc": "2.0", "id": next(self._rpc_ids), "method": method, "params": params},
             jsonrpc=True,
+            priority=priority,
         )
 
     async def _call(
         self,
         endpoint: str,
-        limiter: AsyncLimiter,
+        limiter: RequestRate,
         method: str,
         url: str,
         *,
@@ -321,6 +315,7 @@ class HeliusClient:
         json_body: Any = None,
         accept_search_hint: bool = False,
         jsonrpc: bool = False,
+        priority: int = NORMAL_PRIORITY,
     ) -> Any:
         # The breaker sits outside the retry loop: an open circuit refuses
         # before any request or backoff sleep, it hears one outcome per call,
@@ -336,21 +331,20 @@ class HeliusClient:
             )
             async for attempt in retrying:
                 with attempt:
-                    body = await self._attempt(endpoint, limiter, method, url, params, json_body, accept_search_hint)
+                    await limiter.acquire(priority)
+                    body = await self._attempt(endpoint, method, url, params, json_body, accept_search_hint)
                     return jsonrpc_result(endpoint, body) if jsonrpc else body
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _attempt(
         self,
         endpoint: str,
-        limiter: AsyncLimiter,
         method: str,
         url: str,
         params: dict[str, str] | None,
         json_body: Any,
         accept_search_hint: bool,
     ) -> Any:
-        await limiter.acquire()
         data = None if json_body is None else orjson.dumps(json_body)
         headers = None if data is None else {"Content-Type": "application/json"}
         try:

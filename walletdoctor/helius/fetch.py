@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from walletdoctor.config import HistoryVocabulary
     from walletdoctor.helius.client import HistoryPage
 
-__all__ = ["FetchProgress", "HistoryOrder", "HistorySource", "Sink", "TimeWindow", "TransactionFetcher"]
+__all__ = ["FetchProgress", "HistoryOrder", "HistorySource", "ListingHook", "Sink", "TimeWindow", "TransactionFetcher"]
 
 
 class HistoryOrder(str, enum.Enum):
@@ -94,6 +94,9 @@ class FetchProgress:
 
 
 Sink = Callable[[list[dict[str, Any]], FetchProgress], Awaitable[None]]
+#: Told the block times (unix s) of signatures as they are listed, before
+#: their transactions are parsed (to fetch their prices meanwhile).
+ListingHook = Callable[[list[int]], None]
 
 
 class HistorySource(Protocol):
@@ -126,10 +129,17 @@ class TransactionFetcher(Protocol):
     """A fetch strategy."""
 
     async def run(
-        self, address: str, window: TimeWindow, sink: Sink, order: HistoryOrder = HistoryOrder.DESC
+        self,
+        address: str,
+        window: TimeWindow,
+        sink: Sink,
+        order: HistoryOrder = HistoryOrder.DESC,
+        on_listed: ListingHook | None = None,
     ) -> FetchProgress:
         """Walk ``address``'s history in ``order``, awaiting ``sink`` with each
         run of enhanced transactions in that order; return the final progress.
+        A strategy that lists signatures before parsing them tells ``on_listed``
+        their block times as it lists them.
 
         Raises :class:`~walletdoctor.helius.errors.HeliusError` when the
         upstream fails after retries; cancellation stops every request at once.

@@ -18,7 +18,7 @@ from typing import Any
 from walletdoctor.config import HistoryVocabulary
 from walletdoctor.helius.client import MAX_HISTORY_PAGE
 from walletdoctor.helius.errors import SearchExhausted
-from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, HistorySource, Sink, TimeWindow
+from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, HistorySource, ListingHook, Sink, TimeWindow
 
 __all__ = ["DEFAULT_MAX_CONTINUATIONS", "HistoryFetcher"]
 
@@ -55,9 +55,16 @@ class HistoryFetcher:
         self._page_size = page_size
 
     async def run(
-        self, address: str, window: TimeWindow, sink: Sink, order: HistoryOrder = HistoryOrder.DESC
+        self,
+        address: str,
+        window: TimeWindow,
+        sink: Sink,
+        order: HistoryOrder = HistoryOrder.DESC,
+        on_listed: ListingHook | None = None,
     ) -> FetchProgress:
         """Fetch ``address``'s history (see :class:`~walletdoctor.helius.fetch.TransactionFetcher`).
+
+        Its pages come parsed: ``on_listed`` is never called.
 
         Oldest first uses Helius' ``sort-order=asc``; with the legacy
         vocabulary, which has none, the history is walked newest first and

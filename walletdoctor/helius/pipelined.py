@@ -21,7 +21,7 @@ import logging
 from typing import Any
 
 from walletdoctor.helius.client import MAX_PARSE_BATCH, MAX_SIGNATURE_PAGE
-from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, HistorySource, Sink, TimeWindow
+from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, HistorySource, ListingHook, Sink, TimeWindow
 
 __all__ = ["DEFAULT_LISTING_LOOKAHEAD", "DEFAULT_PARSE_WINDOW", "DEFAULT_REFETCH_ROUNDS", "PipelinedFetcher"]
 
@@ -75,7 +75,12 @@ class PipelinedFetcher:
         self._lookahead = max(1, lookahead)
 
     async def run(
-        self, address: str, window: TimeWindow, sink: Sink, order: HistoryOrder = HistoryOrder.DESC
+        self,
+        address: str,
+        window: TimeWindow,
+        sink: Sink,
+        order: HistoryOrder = HistoryOrder.DESC,
+        on_listed: ListingHook | None = None,
     ) -> FetchProgress:
         """Fetch ``address``'s history (see :class:`~walletdoctor.helius.fetch.TransactionFetcher`).
 
@@ -90,7 +95,7 @@ class PipelinedFetcher:
         jobs: asyncio.Queue[_ParseJob | None] = asyncio.Queue(maxsize=self._window)
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self._list(address, window, listed, progress, order))
+                group.create_task(self._list(address, window, listed, progress, order, on_listed))
                 group.create_task(self._launch(listed, jobs, progress, group))
                 while (job := await jobs.get()) is not None:
                     task, covered = job
@@ -110,6 +115,7 @@ class PipelinedFetcher:
         listed: asyncio.Queue[_Listed | None],
         progress: FetchProgress,
         order: HistoryOrder,
+        on_listed: ListingHook | None,
     ) -> None:
         """Page signatures into batches of ``parse_batch``, up to ``lookahead`` batches ahead.
 
@@ -131,6 +137,8 @@ class PipelinedFetcher:
         while True:
             page = await self._client.get_signatures(address, before=before, limit=self._signature_page)
             progress.pages_fetched += 1
+            if on_listed is not None:
+                on_listed([t for info in page if isinstance(t := info.get("blockTime"), int)])
             reached_since = False
             for info in page:
                 block_time = info.get("blockTime")

@@ -35,7 +35,7 @@ from typing import Any
 
 from walletdoctor.analytics.extraction import extract_trade
 from walletdoctor.analytics.pnl import PnlTracker
-from walletdoctor.analytics.prices import PriceSource
+from walletdoctor.analytics.prices import PrefetchingSource, PriceSource
 from walletdoctor.analytics.summary import WalletSummary
 from walletdoctor.analytics.trade import Trade
 from walletdoctor.analytics.valuation import value_trades
@@ -43,6 +43,7 @@ from walletdoctor.errors import ErrorCode, StreamFailure, WalletDoctorError
 from walletdoctor.helius.assets import TokenDirectory
 from walletdoctor.helius.errors import HeliusError
 from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, TransactionFetcher
+from walletdoctor.solana import NATIVE_SOL_MINT
 from walletdoctor.sse.event import EventName
 from walletdoctor.streams.feed import FIRST_FEED_SEQ, Checkpoint, Feed, FeedLost
 
@@ -50,8 +51,10 @@ __all__ = ["NAMING_LOOKAHEAD", "TradePipeline"]
 
 log = logging.getLogger(__name__)
 
-#: Runs of transactions whose symbol look-ups may be in flight at once.
-NAMING_LOOKAHEAD = 8
+#: Runs of transactions whose symbol and price look-ups may be in flight at
+#: once: as many as the parse window, so that a look-up round trip never
+#: holds up the fetch.
+NAMING_LOOKAHEAD = 32
 
 _Symbols = dict[str, str | None]
 
@@ -141,7 +144,9 @@ class TradePipeline:
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._publish_runs())
-                progress = await self._fetcher.run(params.wallet, params.window, self._on_transactions, params.order)
+                progress = await self._fetcher.run(
+                    params.wallet, params.window, self._on_transactions, params.order, on_listed=self._prefetch_prices
+                )
                 await self._stage.put(None)
         except BaseExceptionGroup as failure:
             raise _first_error(failure) from None
@@ -149,6 +154,12 @@ class TradePipeline:
         if self._resume is not None and self._batches < self._resume.batches:
             raise _HistoryChanged
         await self._publish(EventName.COMPLETE, await self._complete(progress))
+
+    def _prefetch_prices(self, block_times: list[int]) -> None:
+        """Fetch SOL's prices at the listed signatures' times while they are parsed:
+        most trades are valued through SOL, and their run then finds them ready."""
+        if isinstance(self._prices, PrefetchingSource):
+            self._prices.prefetch(NATIVE_SOL_MINT, block_times)
 
     async def _on_transactions(self, transactions: list[dict[str, Any]], progress: FetchProgress) -> None:
         wallet = self._params.wallet

@@ -1,0 +1,138 @@
+"""The per-process request rate to an upstream (Helius, Birdeye): a sliding window, granted by priority.
+
+Helius and Birdeye count requests per second per key and answer 429 past
+the limit (FACTS 1.6; Birdeye "Rate Limiting"); both count in any span of
+a second. A limiter that spaces requests evenly (one every 1/rps seconds)
+never bursts, which keeps 429s away but makes a stream's first 50 parse
+requests take a second to leave instead of leaving at once: the history
+arrives late for no reason. A leaky bucket lets up to twice the rate
+through some second, each excess request costing a 429 and a backoff.
+This one lets up to ``rate`` requests go in any window of ``period_s``, as
+the upstream counts them:
+
+- :meth:`RequestRate.acquire` counts a request from when it leaves (plus a
+  small margin for the jitter between leaving here and arriving there):
+  the most requests a window allows, for an upstream whose answers take a
+  while (Helius' parse requests, 600 ms);
+- :meth:`RequestRate.slot` holds the request's place until it has ended,
+  then counts it from then: whatever the network's delays, no window at
+  the server sees more than ``rate`` (Birdeye, where 429s are costly and
+  answers quick).
+
+Waiting requests are granted by priority, then in arrival order: a symbol
+look-up (DAS) that the first trades of a stream wait for goes ahead of the
+parse requests queued before it.
+
+Not a library limiter: aiolimiter is a leaky bucket without priorities, and
+the ``limits`` package checks a window but does not make callers wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+
+__all__ = ["DEFAULT_MARGIN_S", "HIGH_PRIORITY", "NORMAL_PRIORITY", "RequestRate"]
+
+HIGH_PRIORITY = 0
+NORMAL_PRIORITY = 1
+#: Added to the window so that requests that leave a window apart never
+#: arrive inside one window upstream, seconds.
+DEFAULT_MARGIN_S = 0.02
+
+
+class RequestRate:
+    """At most ``rate`` grants in any ``period_s`` window (plus ``margin_s``).
+
+    Args:
+        rate: requests per ``period_s``; a fraction below 1 becomes one
+            request per ``period_s / rate``.
+        period_s: the window, seconds.
+        margin_s: added to the window, seconds.
+        clock: monotonic seconds (injectable for tests).
+
+    Raises:
+        ValueError: ``rate`` or ``period_s`` not positive.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        period_s: float = 1.0,
+        *,
+        margin_s: float = DEFAULT_MARGIN_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if rate <= 0 or period_s <= 0:
+            raise ValueError("rate and period_s must be positive")
+        self._capacity = max(1, int(rate))
+        self._window_s = period_s * self._capacity / rate + margin_s
+        self._clock = clock
+        #: When each counted request left (acquire) or ended (slot), oldest first.
+        self._granted: deque[float] = deque()
+        #: Requests granted by :meth:`slot` that have not ended yet.
+        self._in_flight = 0
+        self._waiters: list[tuple[int, int, bool, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def acquire(self, priority: int = NORMAL_PRIORITY) -> None:
+        """Wait for a grant, counted from now; lower ``priority`` values go first.
+        Cancellation gives up the place."""
+        await self._grant(priority, hold=False)
+
+    @contextlib.asynccontextmanager
+    async def slot(self, priority: int = NORMAL_PRIORITY) -> AsyncIterator[None]:
+        """Hold a place for one request until the block ends; it counts from then."""
+        await self._grant(priority, hold=True)
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._granted.append(self._clock())
+            if self._waiters:
+                self._pump()
+
+    async def _grant(self, priority: int, *, hold: bool) -> None:
+        if not self._waiters and self._free(self._clock()):
+            self._take(hold)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._order), hold, future))
+        self._pump()
+        await future
+
+    def _take(self, hold: bool) -> None:
+        if hold:
+            self._in_flight += 1
+        else:
+            self._granted.append(self._clock())
+
+    def _free(self, now: float) -> bool:
+        granted = self._granted
+        while granted and granted[0] <= now - self._window_s:
+            granted.popleft()
+        return len(granted) + self._in_flight < self._capacity
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._pump()
+
+    def _pump(self) -> None:
+        now = self._clock()
+        waiters = self._waiters
+        while waiters and self._free(now):
+            _, _, hold, future = heapq.heappop(waiters)
+            if not future.done():  # a cancelled waiter gave its place up
+                future.set_result(None)
+                self._take(hold)
+        while waiters and waiters[0][3].done():
+            heapq.heappop(waiters)
+        if waiters and self._timer is None and self._granted:
+            delay = max(0.0, self._granted[0] + self._window_s - now)
+            self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
