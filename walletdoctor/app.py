@@ -20,8 +20,8 @@ from typing import Any
 from aiohttp import ClientSession, web
 
 from walletdoctor.analytics.prices import BirdeyePrices, PriceChain, PriceSource, StablecoinPrices
-from walletdoctor.api.errors import error_middleware
-from walletdoctor.api.hardening import add_security_headers, allow_origins, limit_request_body
+from walletdoctor.api.errors import response_middleware
+from walletdoctor.api.hardening import add_security_headers, allow_origins
 from walletdoctor.api.openapi import add_openapi_route
 from walletdoctor.api.stream import stream_wallet
 from walletdoctor.api.summary import wallet_summary
@@ -89,9 +89,8 @@ def create_app(settings: Settings, *, upstream: UpstreamEndpoints | None = None)
             Tests pass an emulator they started themselves.
     """
     metrics = Metrics(stream_capacity=settings.stream_capacity or None)
-    # The metrics middleware is outermost so that it sees every final status.
     app = web.Application(
-        middlewares=[metrics.middleware, error_middleware, limit_request_body, auth_middleware],
+        middlewares=[response_middleware, auth_middleware],
         client_max_size=settings.max_request_bytes,
     )
     app[METRICS] = metrics

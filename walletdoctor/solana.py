@@ -7,6 +7,7 @@ WalletDoctor's trade objects always carry UI amounts.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 import base58
@@ -50,9 +51,17 @@ class InvalidAddressError(ValueError):
 def validate_address(address: str) -> str:
     """Return ``address`` unchanged if it is a base58 Solana public key (32 bytes).
 
+    Valid addresses are remembered (the decoding is pure Python, and streams
+    of the same wallets come again and again); invalid ones are not.
+
     Raises:
         InvalidAddressError: not base58, or it does not decode to 32 bytes.
     """
+    return _valid_address(address)
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_address(address: str) -> str:
     if not 32 <= len(address) <= 44:
         raise InvalidAddressError("a Solana address is 32 to 44 base58 characters")
     try:

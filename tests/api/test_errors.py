@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from walletdoctor.api.errors import error_middleware
+from walletdoctor.api.errors import response_middleware
 from walletdoctor.errors import ErrorCode, InvalidRequest
 
 SECRET_DETAIL = "connection to redis://:hunter2@10.0.0.5 failed in /srv/walletdoctor/app.py"
@@ -21,7 +21,7 @@ async def _refuse(request: web.Request) -> web.Response:
 
 
 async def _client(aiohttp_client: Any) -> Any:
-    app = web.Application(middlewares=[error_middleware])
+    app = web.Application(middlewares=[response_middleware])
     app.router.add_get("/crash", _crash)
     app.router.add_get("/refuse", _refuse)
     return await aiohttp_client(app)

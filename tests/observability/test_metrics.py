@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from walletdoctor.helius.breaker import BreakerState
 from walletdoctor.helius.errors import RateLimited, UpstreamUnavailable
+from walletdoctor.api.errors import response_middleware
 from walletdoctor.observability import METRICS, STREAM_OUTCOMES, Metrics, metrics_handler, retry_reason
 from walletdoctor.sse.event import EventName
 from walletdoctor.sse.writer import StreamOutcome
@@ -193,7 +194,7 @@ def test_openmetrics_on_request(metrics: Metrics) -> None:
 
 
 def _app(metrics: Metrics, **extra_routes: Any) -> web.Application:
-    app = web.Application(middlewares=[metrics.middleware])
+    app = web.Application(middlewares=[response_middleware])
     app[METRICS] = metrics
     app.router.add_get("/metrics", metrics_handler)
 

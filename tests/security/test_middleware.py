@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from walletdoctor.api.errors import error_middleware
+from walletdoctor.api.errors import response_middleware
 from walletdoctor.observability.logging import redact_text
 from walletdoctor.security import (
     AUTH_POLICY,
@@ -89,7 +89,7 @@ def serve(aiohttp_server: Any, aiohttp_client: Any, limiters: list[RateLimiter])
     ) -> TestClient[web.Request, web.Application]:
         limiter = limiter or RateLimiter.in_memory()
         limiters.append(limiter)
-        app = web.Application(middlewares=[error_middleware, auth_middleware])
+        app = web.Application(middlewares=[response_middleware, auth_middleware])
         app[AUTH_POLICY] = AuthPolicy(keys=KeyStore(hashes), limiter=limiter, require_keys=require_keys)
         app[STREAM_LEASES] = leases or MemoryLeaseStore()
         app.router.add_get("/v4/echo", _echo)

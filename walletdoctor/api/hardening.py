@@ -9,7 +9,7 @@ Limits on a request (settings ``MAX_REQUEST_BYTES``, ``MAX_HEADER_BYTES``):
 - the request line and each header line are capped by aiohttp's HTTP parser
   (``max_line_size``, ``max_field_size``, set by ``walletdoctor serve``); it
   answers 400 itself, before any application code runs;
-- the body is capped by :func:`limit_request_body` (413). No route reads a
+- the body is capped by :func:`refuse_oversized_body` (413, called by the error middleware). No route reads a
   body, so without it an oversized one would go unnoticed: the request
   would be served, a stream started, as if the body were not there.
 """
@@ -20,9 +20,8 @@ from collections.abc import Iterable
 
 import aiohttp_cors
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
-__all__ = ["SECURITY_HEADERS", "add_security_headers", "allow_origins", "limit_request_body"]
+__all__ = ["SECURITY_HEADERS", "add_security_headers", "allow_origins", "refuse_oversized_body"]
 
 #: OWASP Secure Headers Project recommendations for an API: no MIME sniffing,
 #: never framed, no referrer leaked, nothing loaded by default.
@@ -63,10 +62,11 @@ def allow_origins(app: web.Application, origins: Iterable[str]) -> None:
         cors.add(route)
 
 
-@web.middleware
-async def limit_request_body(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse a body over the application's ``client_max_size`` with 413, before the handler runs.
+async def refuse_oversized_body(request: web.Request) -> web.Response | None:
+    """A 413 response when the body is over the application's ``client_max_size``, else ``None``.
 
+    Called by the error middleware before any handler runs (a middleware of
+    its own would stay on the stack, and in memory, for every open stream).
     A declared ``Content-Length`` over the limit is refused unread; a chunked
     body is read up to the limit (aiohttp's :meth:`~aiohttp.web.BaseRequest.read`
     raises past it). The refusal ends the connection (``Connection: close``):
@@ -83,7 +83,7 @@ async def limit_request_body(request: web.Request, handler: Handler) -> web.Stre
         except web.HTTPRequestEntityTooLarge:
             too_large = True
     if not too_large:
-        return await handler(request)
+        return None
     response = web.json_response(
         {
             "error": f"request body too large: at most {limit} bytes",

@@ -19,6 +19,7 @@ import logging
 
 from aiohttp import web
 
+from walletdoctor.api.hardening import SECURITY_HEADERS
 from walletdoctor.api.params import parse_stream_params
 from walletdoctor.appkeys import FEED_HUB, WRITER_SETTINGS
 from walletdoctor.errors import ErrorCode, InvalidRequest, StreamFailure, WalletDoctorError
@@ -68,7 +69,9 @@ async def stream_wallet(request: web.Request) -> web.StreamResponse:
             outcome = StreamOutcome.DISCONNECTED
             metrics.stream_started()
             try:
-                response, outcome = await write_stream(request, subscription, app[WRITER_SETTINGS], metrics=metrics)
+                response, outcome = await write_stream(
+                    request, subscription, app[WRITER_SETTINGS], headers=SECURITY_HEADERS, metrics=metrics
+                )
             finally:
                 hub.close(subscription)
                 metrics.stream_ended(outcome, subscription.elapsed_s)

@@ -42,7 +42,7 @@ async def wallet_summary(request: web.Request) -> web.Response:
     try:
         async with asyncio.timeout(app[SETTINGS].stream_timeout_s):
             event = await subscription.next()
-            while not event.is_final:
+            while event is None or not event.is_final:
                 event = await subscription.next()
     except TimeoutError:
         raise StreamFailure(ErrorCode.STREAM_TIMEOUT, "the wallet's history took too long to fetch") from None

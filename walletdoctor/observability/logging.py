@@ -32,8 +32,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any, Final, TextIO
 
 import orjson
@@ -42,6 +41,7 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 
 __all__ = [
     "REDACTED",
+    "StreamBinding",
     "bind_stream",
     "configure_logging",
     "get_logger",
@@ -153,13 +153,28 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     return logger
 
 
-@contextmanager
-def bind_stream(stream_id: str, **fields: Any) -> Iterator[None]:
-    """Bind ``stream_id`` (and ``fields``, e.g. ``wallet``) to every log line inside the block.
+def bind_stream(stream_id: str, **fields: Any) -> StreamBinding:
+    """Bind ``stream_id`` (and ``fields``, e.g. ``wallet``) to every log line inside a ``with`` block.
 
     Tasks created inside the block inherit the binding (``asyncio`` copies
     the context at task creation); the previous values come back on exit.
     Never pass an API key here: bind a key id.
     """
-    with structlog.contextvars.bound_contextvars(stream_id=stream_id, **fields):
-        yield
+    return StreamBinding({"stream_id": stream_id, **fields})
+
+
+class StreamBinding:
+    """The ``with`` block of :func:`bind_stream`: a class rather than a generator-based
+    context manager, as one is entered for every stream."""
+
+    __slots__ = ("_fields", "_tokens")
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self._fields = fields
+        self._tokens: Mapping[str, Any] = {}
+
+    def __enter__(self) -> None:
+        self._tokens = structlog.contextvars.bind_contextvars(**self._fields)
+
+    def __exit__(self, *exc_info: object) -> None:
+        structlog.contextvars.reset_contextvars(**self._tokens)

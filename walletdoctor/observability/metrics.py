@@ -47,7 +47,6 @@ from types import MappingProxyType
 from typing import Final, cast
 
 from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CollectorRegistry, Counter, Gauge, GCCollector, Histogram, ProcessCollector
 from prometheus_client.exposition import choose_encoder
 
@@ -56,6 +55,7 @@ from walletdoctor.sse.event import EventName
 
 __all__ = [
     "BREAKER_GAUGE_VALUES",
+    "CLIENT_CLOSED",
     "LATENCY_BUCKETS_S",
     "METRICS",
     "STREAM_OUTCOMES",
@@ -79,7 +79,8 @@ UPSTREAM_ENDPOINTS: Final = ("rpc_signatures", "rpc_assets", "enhanced_parse", "
 
 #: Status label for a request the client abandoned before the response ended
 #: (nginx's "client closed request"): an SSE client leaving mid-stream.
-_CLIENT_CLOSED = 499
+#: Status counted for a request whose client left before its answer (nginx's 499).
+CLIENT_CLOSED = 499
 _UNMATCHED_ROUTE = "unmatched"
 _CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -112,8 +113,10 @@ class Metrics:
 
     Attributes:
         registry: the ``CollectorRegistry`` holding every series above.
-        middleware: aiohttp middleware counting ``http_requests_total``;
-            put it first (outermost) so it sees the status other middlewares produce.
+
+    ``http_requests_total`` is counted by the outermost middleware
+    (:func:`walletdoctor.api.errors.response_middleware`), through
+    :meth:`http_response`, so that it sees every final status.
     """
 
     def __init__(self, *, stream_capacity: int | None = None, process_collectors: bool = True) -> None:
@@ -184,7 +187,6 @@ class Metrics:
         build = Gauge("walletdoctor_build_info", "The running version; always 1.", ["version"], registry=registry)
         build.labels(version=__version__).set(1)
         self._active_count = 0
-        self.middleware = self._build_middleware()
 
     @property
     def active_streams(self) -> int:
@@ -273,6 +275,12 @@ class Metrics:
         """``UpstreamBreaker``'s ``on_state_change`` hook: sets the gauge of ``name`` to ``new``."""
         self.breaker_state(name, new)
 
+    def http_response(self, request: web.Request, status: int) -> None:
+        """``request`` was answered ``status`` (:data:`CLIENT_CLOSED`, 499, when the client
+        left first): counted by its route template, never its raw path."""
+        resource = request.match_info.route.resource
+        self.http_request(resource.canonical if resource is not None else _UNMATCHED_ROUTE, status)
+
     def http_request(self, route: str, status: int) -> None:
         """One HTTP request on ``route`` (a route template, never a raw path) answered ``status``."""
         key = (route, str(status))
@@ -297,30 +305,6 @@ class Metrics:
             if child is None:
                 child = children[label] = family.labels(label)
         return cast(Counter, child)
-
-    def _build_middleware(self) -> Middleware:
-        metrics = self
-
-        @web.middleware
-        async def http_metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-            resource = request.match_info.route.resource
-            route = resource.canonical if resource is not None else _UNMATCHED_ROUTE
-            status = 500
-            try:
-                response = await handler(request)
-                status = response.status
-                return response
-            except web.HTTPException as exc:
-                status = exc.status
-                raise
-            except asyncio.CancelledError:
-                # aiohttp cancels the handler when the client leaves (handler_cancellation=True).
-                status = _CLIENT_CLOSED
-                raise
-            finally:
-                metrics.http_request(route, status)
-
-        return http_metrics_middleware
 
 
 def _children(family: Counter, values: Iterable[str]) -> dict[str, Counter]:

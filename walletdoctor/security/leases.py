@@ -32,13 +32,11 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import redis.asyncio
 
+from walletdoctor.ids import IdSource
 from walletdoctor.security.errors import LimitStoreUnavailable, TooManyStreams
 from walletdoctor.security.store import DEFAULT_STORE_TIMEOUT_S, store_errors
 
@@ -47,6 +45,7 @@ __all__ = [
     "DEFAULT_MAX_STREAMS",
     "DEFAULT_STREAMS_RETRY_AFTER_S",
     "Lease",
+    "LeaseHold",
     "LeaseStore",
     "MemoryLeaseStore",
     "RedisLeaseStore",
@@ -115,6 +114,7 @@ class LeaseStore(abc.ABC):
             raise ValueError("max_streams must be positive")
         self.max_streams = max_streams
         self.retry_after_s = retry_after_s
+        self._ids = IdSource()
 
     #: Seconds between renewals while held; ``None`` when leases do not expire.
     renew_interval_s: float | None = None
@@ -142,7 +142,7 @@ class LeaseStore(abc.ABC):
             TooManyStreams: all ``max_streams`` slots are held (429, with ``Retry-After``).
             LimitStoreUnavailable: the store failed or missed its deadline (Redis only).
         """
-        lease = Lease(subject, uuid.uuid4().hex)
+        lease = Lease(subject, self._ids.new_id())
         if not await self._claim(subject, lease.lease_id):
             raise TooManyStreams(retry_after_s=self.retry_after_s, max_streams=self.max_streams)
         return lease
@@ -155,37 +155,22 @@ class LeaseStore(abc.ABC):
         """
         return await self._claim(lease.subject, lease.lease_id)
 
-    @asynccontextmanager
-    async def hold(self, subject: str) -> AsyncIterator[Lease]:
-        """Hold a slot of ``subject`` for the body: acquire, renew in the background, release on exit.
+    def hold(self, subject: str) -> LeaseHold:
+        """Hold a slot of ``subject`` for an ``async with`` block: acquire on entry,
+        renew in the background (Redis), release on exit.
 
         Enter it before the stream's response starts, so that a refusal is still
         an HTTP 429. Nothing is raised after entry: renewal failures are logged,
         and a release that fails is left to the lease's expiry.
 
-        Raises:
-            TooManyStreams: on entry, every slot is held.
-            LimitStoreUnavailable: on entry, the store failed or missed its deadline.
+        Raises (on entry):
+            TooManyStreams: every slot is held.
+            LimitStoreUnavailable: the store failed or missed its deadline.
         """
-        lease = await self.acquire(subject)
-        renewer = None
-        if self.renew_interval_s is not None:
-            renewer = asyncio.create_task(self._renew_forever(lease), name=f"lease-renewal {lease.lease_id}")
-        try:
-            yield lease
-        finally:
-            try:
-                if renewer is not None:
-                    # Stop renewing before releasing, or a renewal could re-add the lease.
-                    renewer.cancel()
-                    await asyncio.wait([renewer])
-            finally:
-                try:
-                    await self.release(lease)
-                except LimitStoreUnavailable:
-                    log.warning("lease %s of %s not released; it expires by itself", lease.lease_id, lease.subject)
+        return LeaseHold(self, subject)
 
-    async def _renew_forever(self, lease: Lease) -> None:
+    async def renew_forever(self, lease: Lease) -> None:
+        """Renew ``lease`` every :attr:`renew_interval_s` until cancelled (failures are logged)."""
         assert self.renew_interval_s is not None
         while True:
             await asyncio.sleep(self.renew_interval_s)
@@ -287,3 +272,40 @@ class RedisLeaseStore(LeaseStore):
         """
         async with store_errors("stream lease count", self._timeout_s):
             return int(await self._count_script(keys=[self._key(subject)]))
+
+
+class LeaseHold:
+    """A slot held for the span of an ``async with`` block (see :meth:`LeaseStore.hold`).
+
+    A class rather than a generator-based context manager: one is entered for
+    every stream, and a connect storm enters thousands at once.
+    """
+
+    __slots__ = ("_renewer", "_store", "_subject", "lease")
+
+    def __init__(self, store: LeaseStore, subject: str) -> None:
+        self._store = store
+        self._subject = subject
+        self._renewer: asyncio.Task[None] | None = None
+        self.lease: Lease | None = None
+
+    async def __aenter__(self) -> Lease:
+        store = self._store
+        lease = self.lease = await store.acquire(self._subject)
+        if store.renew_interval_s is not None:
+            self._renewer = asyncio.create_task(store.renew_forever(lease), name=f"lease-renewal {lease.lease_id}")
+        return lease
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        lease = self.lease
+        assert lease is not None
+        try:
+            if self._renewer is not None:
+                # Stop renewing before releasing, or a renewal could re-add the lease.
+                self._renewer.cancel()
+                await asyncio.wait([self._renewer])
+        finally:
+            try:
+                await self._store.release(lease)
+            except LimitStoreUnavailable:
+                log.warning("lease %s of %s not released; it expires by itself", lease.lease_id, lease.subject)

@@ -35,8 +35,6 @@ forwarded-headers middleware (e.g. aiohttp-remotes) before this one.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -45,7 +43,7 @@ from multidict import CIMultiDict
 
 from walletdoctor.security.errors import RateLimited, SecurityError, Unauthorized
 from walletdoctor.security.keys import QUERY_PARAMETER, KeyStore, find_presented_key, hash_key, key_id
-from walletdoctor.security.leases import Lease, LeaseStore
+from walletdoctor.security.leases import LeaseHold, LeaseStore
 from walletdoctor.security.rate_limit import RateLimiter
 
 __all__ = [
@@ -186,9 +184,9 @@ def _without_key(request: web.Request) -> web.Request:
     return clone
 
 
-@asynccontextmanager
-async def stream_lease(request: web.Request) -> AsyncIterator[Lease]:
-    """Hold one of the caller's concurrent-stream slots for the body (the whole stream).
+def stream_lease(request: web.Request) -> LeaseHold:
+    """One of the caller's concurrent-stream slots, to hold with ``async with`` for
+    the whole stream.
 
     Uses :data:`STREAM_LEASES` of the app and :data:`CALLER` of the request
     (set by :func:`auth_middleware`); see :meth:`LeaseStore.hold`.
@@ -198,6 +196,4 @@ async def stream_lease(request: web.Request) -> AsyncIterator[Lease]:
         LimitStoreUnavailable: on entry, the store failed or missed its deadline (503).
         KeyError: the request did not pass :func:`auth_middleware`.
     """
-    caller = request[CALLER]
-    async with request.config_dict[STREAM_LEASES].hold(caller.subject) as lease:
-        yield lease
+    return request.config_dict[STREAM_LEASES].hold(request[CALLER].subject)

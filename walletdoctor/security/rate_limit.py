@@ -47,12 +47,10 @@ class RateDecision:
         allowed: whether the request may proceed (it was counted if so).
         retry_after_s: when refused, whole seconds until one request fits
             again (at least 1); 0 when allowed.
-        remaining: requests still allowed in the current window.
     """
 
     allowed: bool
     retry_after_s: int
-    remaining: int
 
 
 class RateLimiter:
@@ -62,7 +60,8 @@ class RateLimiter:
         storage: a ``limits`` async storage with moving-window support.
         limit: requests allowed per window (> 0).
         window_s: window length, whole seconds (> 0).
-        timeout_s: deadline of one check against the storage, seconds.
+        timeout_s: deadline of one check against the storage, seconds
+            (``None``: none, for storage in this process).
         owned_client: a Redis client to close in :meth:`aclose` (set by
             :meth:`from_redis_url`); a client passed to :meth:`with_redis` is
             the caller's to close.
@@ -77,7 +76,7 @@ class RateLimiter:
         *,
         limit: int = DEFAULT_RATE_LIMIT,
         window_s: int = DEFAULT_RATE_WINDOW_S,
-        timeout_s: float = DEFAULT_STORE_TIMEOUT_S,
+        timeout_s: float | None = DEFAULT_STORE_TIMEOUT_S,
         owned_client: redis.asyncio.Redis | None = None,
     ) -> None:
         if limit <= 0 or window_s <= 0:
@@ -92,8 +91,13 @@ class RateLimiter:
 
     @classmethod
     def in_memory(cls, *, limit: int = DEFAULT_RATE_LIMIT, window_s: int = DEFAULT_RATE_WINDOW_S) -> RateLimiter:
-        """A limiter counting in this process only (no Redis)."""
-        return cls(MemoryStorage(), limit=limit, window_s=window_s)
+        """A limiter counting in this process only (no Redis).
+
+        No deadline: the check does no I/O, and in a connect storm the event
+        loop may be busy for longer than any deadline, which would refuse
+        requests for nothing (measured: 503s in a 5,000-stream ramp).
+        """
+        return cls(MemoryStorage(), limit=limit, window_s=window_s, timeout_s=None)
 
     @classmethod
     def with_redis(
@@ -148,15 +152,21 @@ class RateLimiter:
             LimitStoreUnavailable: the storage (Redis) failed or missed the
                 ``timeout_s`` deadline.
         """
-        async with store_errors("rate limit check", self._timeout_s):
+        if self._timeout_s is None:
+            # Storage in this process: nothing to fail or to wait for.
             allowed = await self._strategy.hit(self._item, subject)
-            stats = await self._strategy.get_window_stats(self._item, subject)
+        else:
+            async with store_errors("rate limit check", self._timeout_s):
+                allowed = await self._strategy.hit(self._item, subject)
         if allowed:
-            return RateDecision(allowed=True, retry_after_s=0, remaining=max(0, stats.remaining))
+            # The window's statistics only matter for a refusal (its Retry-After).
+            return RateDecision(allowed=True, retry_after_s=0)
+        async with store_errors("rate limit check", self._timeout_s):
+            stats = await self._strategy.get_window_stats(self._item, subject)
         # stats.reset_time is when the oldest hit leaves the window (limits'
         # moving window: oldest entry + expiry); ceil so the client is never early.
         retry_after_s = max(1, math.ceil(stats.reset_time - time.time()))
-        return RateDecision(allowed=False, retry_after_s=retry_after_s, remaining=0)
+        return RateDecision(allowed=False, retry_after_s=retry_after_s)
 
     async def aclose(self) -> None:
         """Release what the limiter owns: its Redis pool, or the memory storage's expiry task."""

@@ -66,12 +66,12 @@ def connect_redis(
 
 
 @asynccontextmanager
-async def store_errors(operation: str, timeout_s: float = DEFAULT_STORE_TIMEOUT_S) -> AsyncIterator[None]:
+async def store_errors(operation: str, timeout_s: float | None = DEFAULT_STORE_TIMEOUT_S) -> AsyncIterator[None]:
     """Run the body under a ``timeout_s``-second deadline; turn store failures into one error.
 
     Args:
         operation: what the body does, safe to show a client (``"rate limit check"``).
-        timeout_s: the deadline, seconds.
+        timeout_s: the deadline, seconds (``None``: none).
 
     Raises:
         LimitStoreUnavailable: the body raised a Redis, ``limits`` storage or

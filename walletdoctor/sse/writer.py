@@ -6,7 +6,9 @@ Flows, as timelines::
     quiet       ... nothing for heartbeat_s -> heartbeat -> ...
     disconnect  peer closes -> handler cancelled (handler_cancellation=True)
                 or the next write fails -> the caller closes the subscription
-    stuck peer  a write exceeds write_timeout_s -> transport aborted
+    stuck peer  a write that finds data still queued exceeds write_timeout_s
+                -> transport aborted; one that finds the queue empty is bounded
+                by the kernel (the listening socket's TCP_USER_TIMEOUT)
     behind      the client fell behind what its feed keeps -> error STREAM_EXPIRED -> EOF
     too long    stream_timeout_s reached -> error STREAM_TIMEOUT (resumable) -> EOF
     shutdown    on_shutdown -> the hub interrupts with error SHUTTING_DOWN
@@ -30,8 +32,8 @@ import asyncio
 import contextlib
 import enum
 import logging
-import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -54,8 +56,12 @@ log = logging.getLogger(__name__)
 SSE_HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",
     "Cache-Control": "no-cache",
-    "Connection": "keep-alive",
     "X-Accel-Buffering": "no",
+    # aiohttp would add this one to the table later, growing it (and its
+    # memory, for the life of the stream); it streams chunked anyway.
+    "Transfer-Encoding": "chunked",
+    # Not aiohttp's default, which names the Python and aiohttp versions.
+    "Server": "walletdoctor",
 }
 
 
@@ -87,6 +93,19 @@ class StreamWriterSettings:
     stream_timeout_s: float
 
 
+class _EventStreamResponse(web.StreamResponse):
+    """A stream response whose headers leave with its first event, in one write.
+
+    aiohttp's ``StreamResponse`` sends its headers on ``prepare()`` and the body
+    after, two writes per connection; its ``Response`` holds them back for the
+    body. This is the one aiohttp switch (a class attribute of its own,
+    ``_send_headers_immediately``) that does the same for a stream. The first
+    write follows ``prepare()`` at once (``retry:`` and ``connected``).
+    """
+
+    _send_headers_immediately = False
+
+
 class _PeerGone(Exception):
     """The client went away or stopped reading (internal to this module)."""
 
@@ -99,9 +118,14 @@ async def write_stream(
     subscription: Subscription,
     settings: StreamWriterSettings,
     *,
+    headers: Mapping[str, str] = {},
     metrics: Metrics | None = None,
 ) -> tuple[web.StreamResponse, StreamOutcome]:
     """Serve ``subscription`` as an SSE response until its final event or the connection's end.
+
+    ``headers`` are sent besides :data:`SSE_HEADERS` and ``X-Stream-ID``
+    (given here rather than added by a hook, the response's header table is
+    built once at its final size: it stays in memory as long as the stream).
 
     Sends the ``retry:`` hint and ``connected`` at once, then the
     subscription's events, with a heartbeat whenever it is quiet for
@@ -111,13 +135,51 @@ async def write_stream(
     ``asyncio.CancelledError`` when the handler itself is cancelled (the
     client left).
     """
-    response = web.StreamResponse(headers={**SSE_HEADERS, "X-Stream-ID": subscription.stream_id})
-    await response.prepare(request)
-    _set_user_timeout(request, settings.write_timeout_s)
+    response = _EventStreamResponse(headers={**SSE_HEADERS, **headers, "X-Stream-ID": subscription.stream_id})
+    try:
+        await response.prepare(request)
+    except ConnectionResetError:  # gone before the headers went out
+        return response, StreamOutcome.DISCONNECTED
     writer = _Writer(request, response, subscription, settings, metrics)
+    # The loop is here, not in a method of _Writer: the stack of a quiet
+    # stream stays two frames deep (this and Subscription.next), and every
+    # frame costs memory for as long as the stream is open.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.stream_timeout_s
+    first_pending = metrics is not None
     try:
         await writer.send(encode_retry(settings.retry_ms) + subscription.connected_event().frame(subscription.stream_id), EventName.CONNECTED)
-        outcome = await writer.drain()
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                failure = StreamFailure(ErrorCode.STREAM_TIMEOUT, "the connection reached its maximum duration; reconnect to continue")
+                await writer.final(EventName.ERROR, failure.to_json())
+                outcome = StreamOutcome.TIMEOUT
+                break
+            try:
+                event = await subscription.next(min(settings.heartbeat_s, remaining))
+            except FeedEvicted:
+                failure = StreamFailure(ErrorCode.STREAM_EXPIRED, "the client fell too far behind the stream; start a new one")
+                await writer.final(EventName.ERROR, failure.to_json())
+                outcome = StreamOutcome.STALLED
+                break
+            if event is None:  # quiet for heartbeat_s (or the deadline came)
+                if deadline - loop.time() > 0:
+                    await writer.send(encode_event(EventName.HEARTBEAT, {"timestamp": time.time()}).body, EventName.HEARTBEAT)
+                continue
+            await writer.send(event.frame(subscription.stream_id), event.name)
+            if metrics is not None:
+                if event.trades:
+                    metrics.trades_sent(event.trades)
+                if first_pending and (event.name is EventName.TRADES or event.is_final):
+                    metrics.first_event(subscription.elapsed_s)
+                    first_pending = False
+            if event.is_final:
+                if subscription.interrupted:
+                    outcome = StreamOutcome.SHUTDOWN
+                else:
+                    outcome = StreamOutcome.COMPLETE if event.name is EventName.COMPLETE else StreamOutcome.ERROR
+                break
         with contextlib.suppress(ConnectionResetError, ClientConnectionResetError, RuntimeError):
             await response.write_eof()
     except _PeerGone as gone:
@@ -127,6 +189,10 @@ async def write_stream(
 
 
 class _Writer:
+    """Writes one connection's frames, each with a deadline when the peer lags."""
+
+    __slots__ = ("_metrics", "_request", "_response", "_settings", "_subscription")
+
     def __init__(
         self,
         request: web.Request,
@@ -141,49 +207,24 @@ class _Writer:
         self._settings = settings
         self._metrics = metrics
 
-    async def drain(self) -> StreamOutcome:
-        subscription = self._subscription
-        settings = self._settings
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + settings.stream_timeout_s
-        first_pending = self._metrics is not None
-        while True:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                failure = StreamFailure(ErrorCode.STREAM_TIMEOUT, "the connection reached its maximum duration; reconnect to continue")
-                await self._final(EventName.ERROR, failure.to_json())
-                return StreamOutcome.TIMEOUT
-            try:
-                async with asyncio.timeout(min(settings.heartbeat_s, remaining)):
-                    event = await subscription.next()
-            except TimeoutError:
-                if deadline - loop.time() > 0:
-                    await self.send(encode_event(EventName.HEARTBEAT, {"timestamp": time.time()}).body, EventName.HEARTBEAT)
-                continue
-            except FeedEvicted:
-                failure = StreamFailure(ErrorCode.STREAM_EXPIRED, "the client fell too far behind the stream; start a new one")
-                await self._final(EventName.ERROR, failure.to_json())
-                return StreamOutcome.STALLED
-            await self.send(event.frame(subscription.stream_id), event.name)
-            if self._metrics is not None:
-                if event.trades:
-                    self._metrics.trades_sent(event.trades)
-                if first_pending and (event.name is EventName.TRADES or event.is_final):
-                    self._metrics.first_event(subscription.elapsed_s)
-                    first_pending = False
-            if event.is_final:
-                if subscription.interrupted:
-                    return StreamOutcome.SHUTDOWN
-                return StreamOutcome.COMPLETE if event.name is EventName.COMPLETE else StreamOutcome.ERROR
-
-    async def _final(self, name: EventName, data: object) -> None:
+    async def final(self, name: EventName, data: object) -> None:
+        """Write a final event of this connection (it repeats the current position)."""
         event: EncodedEvent = self._subscription.final_event(name, data)
         await self.send(event.frame(self._subscription.stream_id), name)
 
     async def send(self, frame: bytes, name: EventName) -> None:
+        """Write ``frame``; raises _PeerGone when the client left or stopped reading."""
+        transport = self._request.transport
         try:
-            async with asyncio.timeout(self._settings.write_timeout_s):
+            if transport is not None and not transport.get_write_buffer_size():
+                # Nothing queued: the peer keeps up, and this write returns at once
+                # (or, should it fill every buffer, the listening socket's
+                # TCP_USER_TIMEOUT, walletdoctor.server, bounds it).
+                # Sparing the deadline here spares every healthy stream a timer.
                 await self._response.write(frame)
+            else:
+                async with asyncio.timeout(self._settings.write_timeout_s):
+                    await self._response.write(frame)
         except TimeoutError:
             # A peer that stopped reading never drains; a graceful close would block too.
             if self._request.transport is not None:
@@ -194,15 +235,3 @@ class _Writer:
             raise _PeerGone(StreamOutcome.DISCONNECTED) from None
         if self._metrics is not None:
             self._metrics.event_sent(name, len(frame))
-
-
-def _set_user_timeout(request: web.Request, timeout_s: float) -> None:
-    """Have the kernel drop a peer that leaves sent data unacknowledged for ``timeout_s``
-    (``TCP_USER_TIMEOUT``, Linux), so a vanished client is noticed even while quiet."""
-    transport = request.transport
-    option = getattr(socket, "TCP_USER_TIMEOUT", None)
-    sock = transport.get_extra_info("socket") if transport is not None else None
-    if option is None or sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
-        return
-    with contextlib.suppress(OSError):
-        sock.setsockopt(socket.IPPROTO_TCP, option, int(timeout_s * 1000))

@@ -36,7 +36,6 @@ import contextlib
 import enum
 import logging
 import random
-import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +43,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from walletdoctor.errors import ErrorCode, StreamFailure
+from walletdoctor.ids import IdSource
 from walletdoctor.sse.event import EncodedEvent, EventName, encode_retry
 from walletdoctor.streams.feed import FIRST_FEED_SEQ, Feed, FeedLost
 from walletdoctor.streams.mirror import FeedRecord, RedisFeedStore
@@ -114,6 +114,7 @@ class FeedHub:
         self._remote: dict[str, RemoteFeed] = {}
         self._open: set[Subscription] = set()
         self._background: set[asyncio.Task[None]] = set()
+        self._ids = IdSource()
         self._keeper: asyncio.Task[None] | None = None
         self.closing = False
 
@@ -147,7 +148,7 @@ class FeedHub:
         With Redis down, the stream still runs; it only cannot be resumed on
         another process (logged).
         """
-        stream_id = str(uuid.uuid4())
+        stream_id = self._ids.new_id()
         feed = self.joinable_feed(params)
         created = feed is None
         if feed is None:
@@ -208,7 +209,7 @@ class FeedHub:
     def refusal(self, params: StreamParams) -> Subscription:
         """A connection with a new stream id and no events, to carry a refusal
         (``STREAM_EXPIRED``) as its only event after ``connected``."""
-        subscription = Subscription(str(uuid.uuid4()), params, _NoEvents())
+        subscription = Subscription(self._ids.new_id(), params, _NoEvents())
         self._open.add(subscription)
         return subscription
 
@@ -270,7 +271,7 @@ class FeedHub:
     def _new_feed(self, params: StreamParams, record: FeedRecord | None = None) -> Feed:
         settings = self._settings
         if record is None:
-            feed = Feed(str(uuid.uuid4()), params, budget_bytes=settings.budget_bytes, lookahead=settings.lookahead, mirror=self._store)
+            feed = Feed(self._ids.new_id(), params, budget_bytes=settings.budget_bytes, lookahead=settings.lookahead, mirror=self._store)
             self._joinable[params] = feed
         else:
             feed = Feed(

@@ -63,6 +63,21 @@ class Subscription:
         replay: events after ``position`` to send before the source's own.
     """
 
+    # One per open connection, thousands per process: no per-instance dict.
+    __slots__ = (
+        "_interrupt",
+        "_replay",
+        "_source",
+        "_started_monotonic",
+        "_wake",
+        "interrupted",
+        "params",
+        "position",
+        "resumed",
+        "started_at",
+        "stream_id",
+    )
+
     def __init__(
         self,
         stream_id: str,
@@ -80,7 +95,8 @@ class Subscription:
         self.started_at = time.time()
         self._started_monotonic = time.monotonic()
         self._source = source
-        self._replay = deque(replay)
+        # Most connections replay nothing: no deque for them (it costs 600 bytes).
+        self._replay: deque[EncodedEvent] | None = deque(replay) if replay else None
         self._interrupt: EncodedEvent | None = None
         self._wake: asyncio.Future[None] | None = None
         #: Set when the server ended the stream from outside (shutdown).
@@ -102,7 +118,9 @@ class Subscription:
         after ``replay``."""
         self._source.detach(self)
         self._source = source
-        self._replay.extend(event for event in replay if event.seq is not None and event.seq > self.position)
+        missed = [event for event in replay if event.seq is not None and event.seq > self.position]
+        if missed:
+            self._replay = deque(missed) if self._replay is None else self._replay + deque(missed)
         source.attach(self, self.position)
         self.wake()
 
@@ -143,13 +161,19 @@ class Subscription:
         """
         return encode_event(name, data, self.position)
 
-    async def next(self) -> EncodedEvent:
-        """The next event of the stream, waiting for it as long as it takes.
+    async def next(self, timeout_s: float | None = None) -> EncodedEvent | None:
+        """The next event of the stream, waiting for it up to ``timeout_s`` seconds
+        (``None``: as long as it takes); ``None`` when the time ran out.
+
+        The wait is one timer on the event loop (no ``asyncio.timeout``): a
+        process holds thousands of quiet streams waiting here.
 
         Raises:
             walletdoctor.streams.feed.FeedEvicted: the client fell behind what
                 the feed keeps.
         """
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout_s is None else loop.time() + timeout_s
         while True:
             if self._interrupt is not None:
                 event, self._interrupt = self._interrupt, None
@@ -160,11 +184,15 @@ class Subscription:
                 self.position = found.seq
                 self._source.advance(self, found.seq)
                 return found
-            self._wake = asyncio.get_running_loop().create_future()
+            if deadline is not None and loop.time() >= deadline:
+                return None
+            self._wake = loop.create_future()
             self._source.wait(self)
+            timer = None if deadline is None else loop.call_at(deadline, self.wake)
             try:
                 await self._wake
             finally:
+                if timer is not None:
+                    timer.cancel()
                 self._source.unwait(self)
                 self._wake = None
-
