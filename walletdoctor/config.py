@@ -129,7 +129,8 @@ class Settings(BaseSettings):
     feed_lookahead: int = Field(default=8, ge=1)
     #: Most event bytes a feed keeps in memory for its streams (late joiners,
     #: slow readers, resume); a reader that falls further behind is cut off.
-    feed_buffer_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024)
+    #: 4 MiB holds the whole stream of a 6,500-trade wallet.
+    feed_buffer_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
     #: How long a stream stays resumable (``Last-Event-ID``) after it ends, seconds.
     resume_ttl_s: float = Field(default=300.0, gt=0)
     #: Memory for the events of ended streams kept for resume in this process,
@@ -143,8 +144,10 @@ class Settings(BaseSettings):
     #: Fetched upstream pages (signature pages, parsed transactions) are kept
     #: this long, seconds, so that a continued fetch does not ask Helius again.
     upstream_cache_ttl_s: float = Field(default=600.0, ge=0)
-    #: Memory for that cache when there is no Redis, bytes (0: no cache).
-    upstream_cache_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
+    #: Memory for that cache when there is no Redis, bytes (0: no cache, the
+    #: default: a real wallet's history is tens of MB of JSON, and with many
+    #: streams per process memory goes to them first).
+    upstream_cache_bytes: int = Field(default=0, ge=0)
     #: A write that does not complete in this time drops the client.
     write_timeout_s: float = Field(default=30.0, gt=0)
     #: Longest a stream may stay open, seconds (env ``STREAM_TIMEOUT``).

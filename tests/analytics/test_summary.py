@@ -170,3 +170,26 @@ def test_trades_found_counts_as_trades_arrive() -> None:
 def test_unorderable_trade_is_refused() -> None:
     with pytest.raises(ValueError, match="cannot be ordered"):
         WalletSummary().add(_trade(-1, SOL, "1", TOK, "1"))
+
+
+def test_a_big_history_spilled_to_disk_books_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past RUN_RECORDS records the summary sorts runs to temporary files and merges them
+    (a 200k-trade wallet would otherwise hold 48 MB): the result must not change."""
+    history = [
+        _trade(1000 + n, SOL, "1", TOK, str(10 + n % 7), usd="100", sol_usd="100")
+        if n % 3
+        else _trade(1000 + n, TOK, str(5 + n % 4), SOL, "0.7", usd="70", sol_usd="100")
+        for n in range(60)
+    ]
+    in_memory = WalletSummary()
+    for trade in reversed(history):
+        in_memory.add(trade)
+    monkeypatch.setattr("walletdoctor.analytics.summary.RUN_RECORDS", 7)
+    spilled = WalletSummary()
+    for trade in reversed(history):
+        spilled.add(trade)
+    assert len(spilled._runs) == 60 // 7
+    assert spilled.to_summary() == in_memory.to_summary()
+    assert spilled.to_summary() == in_memory.to_summary(), "booking twice reads the runs again"
+    spilled.close()
+    assert spilled._runs == []

@@ -10,9 +10,11 @@ the stream's ``complete`` event (DESIGN sections 1 and 3).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import heapq
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 from walletdoctor.analytics.pnl import BookEntry, CostBasisMethod, Position, PositionBook
 from walletdoctor.analytics.trade import Side, Trade
@@ -20,12 +22,14 @@ from walletdoctor.analytics.trade import Side, Trade
 from walletdoctor.analytics.trade import decimal_text
 from walletdoctor.solana import QUOTE_MINTS
 
-__all__ = ["WalletSummary"]
+__all__ = ["RUN_RECORDS", "WalletSummary"]
 
 #: Digits of the zero-padded timestamp and slot that start each record, so
 #: that records sort as (timestamp, slot, signature) by plain string order.
 _KEY_DIGITS = 12
 _NONE = "-"
+#: Records held in memory before they go, sorted, to a temporary file (about 4.6 MB).
+RUN_RECORDS = 20_000
 
 
 class WalletSummary:
@@ -36,7 +40,8 @@ class WalletSummary:
 
     :meth:`add` takes each trade once, in any order; :meth:`to_summary`
     sorts them by (timestamp, slot, signature), books them oldest first and
-    returns a JSON-ready dict (Decimals as plain strings, times in unix
+    returns a JSON-ready dict (:meth:`close` it when done: a big history
+    keeps temporary files) (Decimals as plain strings, times in unix
     seconds, ``None`` for what is unknown):
 
     - ``trades_found``; ``buys`` / ``sells`` / ``swaps``: trades by
@@ -77,7 +82,9 @@ class WalletSummary:
       beyond the recorded buys, booked at zero cost.
 
     Cost: per position-moving trade one string of about 230 bytes (mints
-    are numbered, not repeated), about 48 MB for 200k trades; none for the
+    are numbered, not repeated); past :data:`RUN_RECORDS` of them, they go
+    sorted to temporary files (a 200k-trade wallet would hold 48 MB), merged
+    back when booked, so memory stays flat; none for the
     others. :meth:`to_summary` books every trade again, about 10 us each
     (2 to 3 s for 200k): run it off the event loop.
     """
@@ -91,6 +98,7 @@ class WalletSummary:
         "_mints",
         "_priced",
         "_records",
+        "_runs",
         "_symbols",
         "_trades",
         "_volume_usd",
@@ -109,6 +117,8 @@ class WalletSummary:
         self._mints: dict[str, int] = {}
         self._symbols: dict[str, str] = {}
         self._records: list[str] = []
+        #: Sorted runs of records that went to temporary files (big wallets).
+        self._runs: list[IO[str]] = []
 
     @property
     def trades_found(self) -> int:
@@ -154,15 +164,40 @@ class WalletSummary:
                 )
             )
         )
+        if len(self._records) >= RUN_RECORDS:
+            self._spill()
 
-    def book(self) -> PositionBook:
-        """A fresh position book with every trade added so far booked oldest first."""
+    def close(self) -> None:
+        """Delete the temporary files of a big history (the summary cannot be booked again)."""
+        for run in self._runs:
+            run.close()
+        self._runs = []
+
+    def _spill(self) -> None:
+        """Write the records in memory, sorted, to a temporary file of their own."""
+        self._records.sort()
+        run = tempfile.TemporaryFile("w+", encoding="ascii")
+        run.writelines(record + "\n" for record in self._records)
+        self._runs.append(run)
+        self._records = []
+
+    def _sorted_records(self) -> Iterator[str]:
+        """Every record, in (timestamp, slot, signature) order: the ones in memory
+        sorted, merged with the runs on disk."""
         # A space sorts below every base58 character, so a record's order is
         # that of its (timestamp, slot, signature) prefix.
         self._records.sort()
+        if not self._runs:
+            return iter(self._records)
+        for run in self._runs:
+            run.seek(0)
+        return heapq.merge(self._records, *((line.rstrip("\n") for line in run) for run in self._runs))
+
+    def book(self) -> PositionBook:
+        """A fresh position book with every trade added so far booked oldest first."""
         mints = list(self._mints)
         book = PositionBook(self._method)
-        for record in self._records:
+        for record in self._sorted_records():
             key, mint_in, mint_out, amount_in, amount_out, fee_sol, value_usd, price = record.split(" ")
             book.apply(
                 BookEntry(

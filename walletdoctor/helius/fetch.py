@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from walletdoctor.config import HistoryVocabulary
     from walletdoctor.helius.client import HistoryPage
 
-__all__ = ["FetchProgress", "HistoryOrder", "HistorySource", "ListingHook", "Sink", "TimeWindow", "TransactionFetcher"]
+__all__ = ["FetchProgress", "HistoryOrder", "HistorySource", "ListingHook", "Sink", "Slimmer", "TimeWindow", "TransactionFetcher"]
 
 
 class HistoryOrder(str, enum.Enum):
@@ -97,6 +97,8 @@ Sink = Callable[[list[dict[str, Any]], FetchProgress], Awaitable[None]]
 #: Told the block times (unix s) of signatures as they are listed, before
 #: their transactions are parsed (to fetch their prices meanwhile).
 ListingHook = Callable[[list[int]], None]
+#: Keeps of a transaction only what the sink will read, as soon as it is parsed.
+Slimmer = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class HistorySource(Protocol):
@@ -135,11 +137,14 @@ class TransactionFetcher(Protocol):
         sink: Sink,
         order: HistoryOrder = HistoryOrder.DESC,
         on_listed: ListingHook | None = None,
+        slim: Slimmer | None = None,
     ) -> FetchProgress:
         """Walk ``address``'s history in ``order``, awaiting ``sink`` with each
         run of enhanced transactions in that order; return the final progress.
         A strategy that lists signatures before parsing them tells ``on_listed``
-        their block times as it lists them.
+        their block times as it lists them. ``slim``, when given, is applied to
+        each transaction as soon as it is parsed (what the strategy holds
+        while it waits for the sink is then that much smaller).
 
         Raises :class:`~walletdoctor.helius.errors.HeliusError` when the
         upstream fails after retries; cancellation stops every request at once.

@@ -18,7 +18,7 @@ from typing import Any
 from walletdoctor.config import HistoryVocabulary
 from walletdoctor.helius.client import MAX_HISTORY_PAGE
 from walletdoctor.helius.errors import SearchExhausted
-from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, HistorySource, ListingHook, Sink, TimeWindow
+from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, HistorySource, ListingHook, Sink, Slimmer, TimeWindow
 
 __all__ = ["DEFAULT_MAX_CONTINUATIONS", "HistoryFetcher"]
 
@@ -61,10 +61,12 @@ class HistoryFetcher:
         sink: Sink,
         order: HistoryOrder = HistoryOrder.DESC,
         on_listed: ListingHook | None = None,
+        slim: Slimmer | None = None,
     ) -> FetchProgress:
         """Fetch ``address``'s history (see :class:`~walletdoctor.helius.fetch.TransactionFetcher`).
 
-        Its pages come parsed: ``on_listed`` is never called.
+        Its pages come parsed: ``on_listed`` is never called, and a page goes
+        to the sink at once, so ``slim`` is not needed either.
 
         Oldest first uses Helius' ``sort-order=asc``; with the legacy
         vocabulary, which has none, the history is walked newest first and

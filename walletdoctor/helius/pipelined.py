@@ -18,16 +18,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+from collections import deque
 from typing import Any
 
 from walletdoctor.helius.client import MAX_PARSE_BATCH, MAX_SIGNATURE_PAGE
-from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, HistorySource, ListingHook, Sink, TimeWindow
+from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, HistorySource, ListingHook, Sink, Slimmer, TimeWindow
 
-__all__ = ["DEFAULT_LISTING_LOOKAHEAD", "DEFAULT_PARSE_WINDOW", "DEFAULT_REFETCH_ROUNDS", "PipelinedFetcher"]
+__all__ = [
+    "DEFAULT_LISTING_LOOKAHEAD",
+    "DEFAULT_PARSED_AHEAD",
+    "DEFAULT_PARSE_WINDOW",
+    "DEFAULT_REFETCH_ROUNDS",
+    "PipelinedFetcher",
+]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PARSE_WINDOW = 32
+#: Parse requests in flight (or parsed, waiting for the sink) at the least;
+#: more only as the upstream's latency needs (see :class:`_Pace`).
+DEFAULT_PARSED_AHEAD = 4
 #: Parse batches listed ahead of the parse requests (100 signatures each).
 DEFAULT_LISTING_LOOKAHEAD = 100
 #: Extra requests for signatures a parse answer left out before giving up on them.
@@ -51,6 +62,9 @@ class PipelinedFetcher:
         refetch_rounds: how often to re-ask for signatures an answer omitted.
         lookahead: batches of signatures listed ahead of parsing (memory:
             about 10 KB per batch), so the total is known early.
+        parsed_ahead: parse requests kept in flight (or parsed, waiting for
+            the sink) at the least; up to ``window`` as the upstream's latency
+            needs.
     """
 
     def __init__(
@@ -62,6 +76,7 @@ class PipelinedFetcher:
         signature_page: int = MAX_SIGNATURE_PAGE,
         refetch_rounds: int = DEFAULT_REFETCH_ROUNDS,
         lookahead: int = DEFAULT_LISTING_LOOKAHEAD,
+        parsed_ahead: int = DEFAULT_PARSED_AHEAD,
     ) -> None:
         if not 1 <= parse_batch <= MAX_PARSE_BATCH:
             raise ValueError(f"parse_batch must be 1..{MAX_PARSE_BATCH}")
@@ -73,6 +88,7 @@ class PipelinedFetcher:
         self._signature_page = signature_page
         self._refetch_rounds = refetch_rounds
         self._lookahead = max(1, lookahead)
+        self._parsed_ahead = max(1, parsed_ahead)
 
     async def run(
         self,
@@ -81,6 +97,7 @@ class PipelinedFetcher:
         sink: Sink,
         order: HistoryOrder = HistoryOrder.DESC,
         on_listed: ListingHook | None = None,
+        slim: Slimmer | None = None,
     ) -> FetchProgress:
         """Fetch ``address``'s history (see :class:`~walletdoctor.helius.fetch.TransactionFetcher`).
 
@@ -95,15 +112,23 @@ class PipelinedFetcher:
         jobs: asyncio.Queue[_ParseJob | None] = asyncio.Queue(maxsize=self._window)
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self._list(address, window, listed, progress, order, on_listed))
-                group.create_task(self._launch(listed, jobs, progress, group))
+                pace = _Pace(self._window, self._parsed_ahead)
+                group.create_task(self._list(address, window, listed, progress, order, on_listed, pace))
+                launched: deque[asyncio.Task[list[dict[str, Any]]]] = deque()
+                taken = asyncio.Event()
+                group.create_task(self._launch(listed, jobs, progress, group, launched, taken, slim, pace))
+                loop = asyncio.get_running_loop()
                 while (job := await jobs.get()) is not None:
                     task, covered = job
                     transactions = await task
+                    launched.popleft()
+                    taken.set()
                     progress.transactions_scanned += covered
                     if transactions:
                         progress.oldest_timestamp = transactions[-1].get("timestamp", progress.oldest_timestamp)
+                    started = loop.time()
                     await sink(transactions, progress)
+                    pace.sink_s.add(loop.time() - started)
         except BaseExceptionGroup as group_error:
             raise _first_error(group_error) from None
         return progress
@@ -116,6 +141,7 @@ class PipelinedFetcher:
         progress: FetchProgress,
         order: HistoryOrder,
         on_listed: ListingHook | None,
+        pace: _Pace,
     ) -> None:
         """Page signatures into batches of ``parse_batch``, up to ``lookahead`` batches ahead.
 
@@ -135,7 +161,11 @@ class PipelinedFetcher:
                 held.append(item)
 
         while True:
+            asked = asyncio.get_running_loop().time()
             page = await self._client.get_signatures(address, before=before, limit=self._signature_page)
+            if not progress.pages_fetched:
+                # The first estimate of the upstream's latency, before any parse.
+                pace.latency_s.add(asyncio.get_running_loop().time() - asked)
             progress.pages_fetched += 1
             if on_listed is not None:
                 on_listed([t for info in page if isinstance(t := info.get("blockTime"), int)])
@@ -170,29 +200,86 @@ class PipelinedFetcher:
         jobs: asyncio.Queue[_ParseJob | None],
         progress: FetchProgress,
         group: asyncio.TaskGroup,
+        launched: deque[asyncio.Task[list[dict[str, Any]]]],
+        taken: asyncio.Event,
+        slim: Slimmer | None,
+        pace: _Pace,
     ) -> None:
-        """Start a parse request per listed batch, at most ``window`` ahead of the sink."""
+        """Start a parse request per listed batch, while fewer than the pace allows
+        are in flight or parsed and waiting for the sink."""
         while (item := await listed.get()) is not None:
+            # The batch the sink waits for is in ``launched``: room comes when it is taken.
+            while len(launched) >= pace.in_flight:
+                taken.clear()
+                await taken.wait()
             signatures, covered = item
-            await jobs.put((group.create_task(self._parse(signatures, progress)), covered))
+            task = group.create_task(self._parse(signatures, progress, slim, pace))
+            launched.append(task)
+            await jobs.put((task, covered))
         await jobs.put(None)
 
-    async def _parse(self, signatures: list[str], progress: FetchProgress) -> list[dict[str, Any]]:
+    async def _parse(
+        self, signatures: list[str], progress: FetchProgress, slim: Slimmer | None, pace: _Pace
+    ) -> list[dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         wanted = set(signatures)
         missing = signatures
         for _ in range(1 + self._refetch_rounds):
             if not missing:
                 break
-            for transaction in await self._client.parse_transactions(missing):
+            asked = asyncio.get_running_loop().time()
+            answer = await self._client.parse_transactions(missing)
+            pace.latency_s.add(asyncio.get_running_loop().time() - asked)
+            for transaction in answer:
                 signature = transaction.get("signature")
                 if signature in wanted:
-                    found[signature] = transaction
+                    found[signature] = transaction if slim is None else slim(transaction)
             missing = [s for s in signatures if s not in found]
         if missing:
             progress.transactions_missing += len(missing)
             log.warning("Helius returned no transaction for %d signatures after retries", len(missing))
         return [found[s] for s in signatures if s in found]
+
+
+class _Average:
+    """An exponentially weighted moving average of durations, seconds (0 until the first)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    def add(self, sample_s: float) -> None:
+        self.value = sample_s if not self.value else 0.8 * self.value + 0.2 * sample_s
+
+
+class _Pace:
+    """How many parse requests one fetch keeps in flight (or parsed, waiting).
+
+    Enough to hide the upstream's latency behind the sink's work, by
+    Little's law (latency / time the sink takes per batch), and no more:
+    each parsed batch holds 100 decoded transactions, and a fast upstream
+    with a busy sink (a CPU-bound process, slow clients) would otherwise pile
+    a whole window of them up. Against Helius (600 ms a parse, a few ms of
+    work each) that is the whole window; against a local emulator answering
+    in a millisecond, the minimum.
+    """
+
+    __slots__ = ("_least", "_most", "latency_s", "sink_s")
+
+    def __init__(self, most: int, least: int) -> None:
+        self._most = most
+        self._least = min(least, most)
+        self.latency_s = _Average()
+        self.sink_s = _Average()
+
+    @property
+    def in_flight(self) -> int:
+        """Requests to have out (or parsed, waiting) now."""
+        if not self.latency_s.value:
+            return self._most
+        needed = math.ceil(self.latency_s.value / max(self.sink_s.value, 0.001))
+        return max(self._least, min(self._most, needed + self._least))
 
 
 def _first_error(group_error: BaseExceptionGroup) -> BaseException:

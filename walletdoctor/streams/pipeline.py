@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import time
 from typing import Any
 
-from walletdoctor.analytics.extraction import extract_trade
+from walletdoctor.analytics.extraction import extract_trade, slim_transaction
 from walletdoctor.analytics.pnl import PnlTracker
 from walletdoctor.analytics.prices import PrefetchingSource, PriceSource
 from walletdoctor.analytics.summary import WalletSummary
@@ -98,6 +99,8 @@ class TradePipeline:
         self._batches = 0
         self._sent = 0
         self._summary = WalletSummary()
+        #: The thread booking the summary, once the history is fetched.
+        self._booking: asyncio.Future[dict[str, Any]] | None = None
         #: Oldest-first streams know each sale's realized P&L as they go.
         self._tracker = PnlTracker() if self._params.order is HistoryOrder.ASC else None
 
@@ -136,6 +139,13 @@ class TradePipeline:
             # Cancellation or failure: no look-up may outlive the stream.
             for lookup in self._lookups:
                 lookup.cancel()
+            booking = self._booking
+            if booking is not None and not booking.done():
+                # Cancelled while a thread books the summary: it reads the
+                # summary's files, so they are deleted once it is done.
+                booking.add_done_callback(lambda _: self._summary.close())
+            else:
+                self._summary.close()
 
     async def _fetch_and_publish(self) -> None:
         """The fetch stages each run of transactions as it comes; a publisher sends
@@ -145,7 +155,12 @@ class TradePipeline:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._publish_runs())
                 progress = await self._fetcher.run(
-                    params.wallet, params.window, self._on_transactions, params.order, on_listed=self._prefetch_prices
+                    params.wallet,
+                    params.window,
+                    self._on_transactions,
+                    params.order,
+                    on_listed=self._prefetch_prices,
+                    slim=functools.partial(slim_transaction, wallet=params.wallet),
                 )
                 await self._stage.put(None)
         except BaseExceptionGroup as failure:
@@ -254,7 +269,9 @@ class TradePipeline:
     async def _complete(self, progress: FetchProgress) -> dict[str, Any]:
         # Sorting and booking the whole history is CPU work that grows with
         # the wallet (seconds for 200k trades): off the event loop.
-        summary = await asyncio.to_thread(self._summary.to_summary, self._symbols)
+        self._booking = asyncio.ensure_future(asyncio.to_thread(self._summary.to_summary, self._symbols))
+        # Shielded: a cancellation cannot stop the thread, only stop waiting for it.
+        summary = await asyncio.shield(self._booking)
         summary["transactions_scanned"] = progress.transactions_scanned
         summary["transactions_missing"] = progress.transactions_missing
         return {
