@@ -166,3 +166,20 @@ async def test_a_client_that_stops_reading_does_not_grow_the_server(
         assert parsed_late < 150, "the fetch ran through the history for a client that reads nothing"
     finally:
         sock.close()
+
+
+async def test_an_http_1_0_client_gets_an_unchunked_stream(emulator: Emulator, walletdoctor: ServerFactory) -> None:
+    """Regression: declaring ``Transfer-Encoding: chunked`` up front (to size the header
+    table once) broke HTTP/1.0 clients such as nginx's default upstream, whose body
+    cannot be chunked."""
+    wallet = emulator.synthetic("http-1.0", 150)
+    base = await walletdoctor()
+    host, port = base.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(f"GET /v4/wallet/{wallet}/stream HTTP/1.0\r\nHost: x\r\n\r\n".encode())
+    raw = await asyncio.wait_for(reader.read(), 30)  # the body ends with the connection
+    writer.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 200") or head.startswith(b"HTTP/1.1 200")
+    assert b"transfer-encoding" not in head.lower()
+    assert body.startswith(b"retry: ") and b"\nevent: complete\n" in body

@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 from aiohttp.client_exceptions import ClientConnectionResetError
 
 from walletdoctor.errors import ErrorCode, StreamFailure
@@ -57,12 +57,13 @@ SSE_HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",
     "Cache-Control": "no-cache",
     "X-Accel-Buffering": "no",
-    # aiohttp would add this one to the table later, growing it (and its
-    # memory, for the life of the stream); it streams chunked anyway.
-    "Transfer-Encoding": "chunked",
     # Not aiohttp's default, which names the Python and aiohttp versions.
     "Server": "walletdoctor",
 }
+#: What aiohttp adds to an HTTP/1.1 stream's headers (never to HTTP/1.0's,
+#: whose body ends with the connection): given up front, the header table is
+#: built once at its final size, and it stays in memory as long as the stream.
+_CHUNKED = {"Transfer-Encoding": "chunked"}
 
 
 class StreamOutcome(str, enum.Enum):
@@ -135,7 +136,8 @@ async def write_stream(
     ``asyncio.CancelledError`` when the handler itself is cancelled (the
     client left).
     """
-    response = _EventStreamResponse(headers={**SSE_HEADERS, **headers, "X-Stream-ID": subscription.stream_id})
+    chunked = _CHUNKED if request.version >= HttpVersion11 else {}
+    response = _EventStreamResponse(headers={**SSE_HEADERS, **chunked, **headers, "X-Stream-ID": subscription.stream_id})
     try:
         await response.prepare(request)
     except ConnectionResetError:  # gone before the headers went out
