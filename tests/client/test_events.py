@@ -47,10 +47,10 @@ def test_each_event_type() -> None:
     assert connected == ConnectedEvent("s", "w", 1.5, True, "s:4")
     progress = parse_event(
         "progress",
-        '{"step":"fetching","message":"m","percentage":null,"pages_fetched":1,"transactions_scanned":100,"trades_found":3}',
+        '{"timestamp":2.5,"step":"fetching","message":"m","percentage":null,"pages_fetched":1,"transactions_scanned":100,"trades_found":3}',
         "s:2",
     )
-    assert progress == ProgressEvent("fetching", "m", None, 1, 100, 3, "s:2")
+    assert progress == ProgressEvent("fetching", "m", None, 1, 100, 3, 2.5, "s:2")
     assert parse_event("heartbeat", '{"timestamp":7}') == HeartbeatEvent(7.0)
     complete = parse_event("complete", '{"trades_found":2,"duration":0.5,"summary":{"trades_found":2}}', "s:9")
     assert isinstance(complete, CompleteEvent) and complete.summary.trades_found == 2

@@ -120,7 +120,8 @@ class ConnectedEvent:
 
 @dataclass(frozen=True, slots=True)
 class ProgressEvent:
-    """How far the fetch is; ``percentage`` is ``None`` until the listing is complete."""
+    """How far the fetch is; ``percentage`` is ``None`` until the listing is complete;
+    ``timestamp`` is when the server sent it (its clock, unix seconds)."""
 
     step: str
     message: str
@@ -128,6 +129,7 @@ class ProgressEvent:
     pages_fetched: int
     transactions_scanned: int
     trades_found: int
+    timestamp: float | None = None
     id: str | None = None
 
 
@@ -214,6 +216,7 @@ def _progress(data: dict[str, Any], event_id: str | None) -> ProgressEvent:
         pages_fetched=read_int(data, "pages_fetched"),
         transactions_scanned=read_int(data, "transactions_scanned"),
         trades_found=read_int(data, "trades_found"),
+        timestamp=read_optional_float(data, "timestamp"),
         id=event_id,
     )
 

@@ -49,7 +49,7 @@ from walletdoctor.streams.feed import FIRST_FEED_SEQ, Feed, FeedLost
 from walletdoctor.streams.mirror import FeedRecord, RedisFeedStore
 from walletdoctor.streams.params import StreamParams
 from walletdoctor.streams.remote import RemoteFeed
-from walletdoctor.streams.subscription import Subscription
+from walletdoctor.streams.subscription import EmptySource, Subscription
 
 __all__ = ["FeedHub", "HubSettings", "ProducerFactory", "ResumeRefused"]
 
@@ -197,7 +197,7 @@ class FeedHub:
             return ResumeRefused.FINISHED
         replay: list[EncodedEvent] = []
         if seq + 1 < feed.first_seq:
-            stored = await self._read_stored(feed.feed_id, seq, feed.first_seq - 1) if self._store is not None else None
+            stored = await self._store.read_range(feed.feed_id, seq, feed.first_seq - 1) if self._store is not None else None
             if stored is None:
                 return ResumeRefused.EXPIRED
             replay = stored
@@ -209,7 +209,7 @@ class FeedHub:
     def refusal(self, params: StreamParams) -> Subscription:
         """A connection with a new stream id and no events, to carry a refusal
         (``STREAM_EXPIRED``) as its only event after ``connected``."""
-        subscription = Subscription(self._ids.new_id(), params, _NoEvents())
+        subscription = Subscription(self._ids.new_id(), params, EmptySource())
         self._open.add(subscription)
         return subscription
 
@@ -346,23 +346,6 @@ class FeedHub:
             if self._streams.get(stream_id) == feed.feed_id:
                 del self._streams[stream_id]
 
-    async def _read_stored(self, feed_id: str, after_seq: int, through_seq: int) -> list[EncodedEvent] | None:
-        """Events ``after_seq+1 .. through_seq`` from Redis, or ``None`` when some are gone."""
-        assert self._store is not None
-        events: list[EncodedEvent] = []
-        position = after_seq
-        while position < through_seq:
-            chunk = await self._store.read(feed_id, position)
-            if not chunk or chunk[0].seq != position + 1:
-                return None
-            for event in chunk:
-                assert event.seq is not None
-                if event.seq > through_seq:
-                    return events
-                events.append(event)
-                position = event.seq
-        return events
-
     def _forget(self, feed: Feed) -> None:
         """Drop this process's copy of a feed (Redis holds a newer one)."""
         handle = self._expiry.pop(feed.feed_id, None)
@@ -384,7 +367,7 @@ class FeedHub:
             return ResumeRefused.EXPIRED
         if record.final_seq is None and record.owner is None and await self._store.claim(record.feed_id):
             feed = self._new_feed(record.params, record)
-            replay = await self._read_stored(record.feed_id, seq, record.next_seq - 1)
+            replay = await self._store.read_range(record.feed_id, seq, record.next_seq - 1)
             if replay is None:
                 return ResumeRefused.EXPIRED
             feed.stream_ids.add(stream_id)
@@ -393,7 +376,7 @@ class FeedHub:
             log.info("feed %s: taken over from a process that stopped", record.feed_id)
             self._start_producer(feed)
             return subscription
-        subscription = Subscription(stream_id, record.params, _NoEvents(), position=seq, resumed=True)
+        subscription = Subscription(stream_id, record.params, EmptySource(), position=seq, resumed=True)
         self._open.add(subscription)
         self._tail(record.feed_id, [subscription])
         return subscription
@@ -425,7 +408,7 @@ class FeedHub:
                 return
             feed = self._new_feed(record.params, record)
             for reader in remote.readers:
-                replay = await self._read_stored(record.feed_id, reader.position, record.next_seq - 1)
+                replay = await self._store.read_range(record.feed_id, reader.position, record.next_seq - 1)
                 if replay is None:
                     self._expire_readers([reader])
                     continue
@@ -478,28 +461,3 @@ class FeedHub:
 
 def _running(feed: Feed) -> bool:
     return feed.producer is not None and not feed.producer.done()
-
-
-class _NoEvents:
-    """A source with no events: of a refusal, or of a subscription before its remote feed is attached."""
-
-    final_seq: int | None = None
-
-    def attach(self, reader: Subscription, position: int) -> None:
-        """Nothing to count."""
-
-    def detach(self, reader: Subscription) -> None:
-        """Nothing to forget."""
-
-    def advance(self, reader: Subscription, position: int) -> None:
-        """Nothing to pace."""
-
-    def get(self, seq: int) -> EncodedEvent | None:
-        """Nothing yet."""
-        return None
-
-    def wait(self, reader: Subscription) -> None:
-        """Nothing will come from here."""
-
-    def unwait(self, reader: Subscription) -> None:
-        """Nothing to cancel."""

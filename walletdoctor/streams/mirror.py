@@ -246,6 +246,23 @@ class RedisFeedStore:
         entries = cast(_Entries, await self._redis.xrange(_events_key(feed_id), min=f"0-{after_seq + 1}", count=count))
         return [_event(entry_id, fields) for entry_id, fields in entries]
 
+    async def read_range(self, feed_id: str, after_seq: int, through_seq: int) -> list[EncodedEvent] | None:
+        """Events ``after_seq + 1 .. through_seq`` (a replay), or ``None`` when some
+        of them are no longer stored (trimmed or expired)."""
+        events: list[EncodedEvent] = []
+        position = after_seq
+        while position < through_seq:
+            chunk = await self.read(feed_id, position)
+            if not chunk or chunk[0].seq != position + 1:
+                return None
+            for event in chunk:
+                assert event.seq is not None
+                if event.seq > through_seq:
+                    return events
+                events.append(event)
+                position = event.seq
+        return events
+
     @shielded_method
     async def oldest_seq(self, feed_id: str) -> int | None:
         """Position of the oldest event still stored, ``None`` when none is."""

@@ -23,7 +23,7 @@ from typing import Protocol
 from walletdoctor.sse.event import EncodedEvent, EventName, encode_event
 from walletdoctor.streams.params import StreamParams
 
-__all__ = ["EventSource", "Subscription"]
+__all__ = ["EmptySource", "EventSource", "Subscription"]
 
 
 class EventSource(Protocol):
@@ -49,6 +49,32 @@ class EventSource(Protocol):
 
     def unwait(self, reader: Subscription) -> None:
         """Cancel :meth:`wait`."""
+
+
+class EmptySource:
+    """A source with no events: of a refusal (its one event is an interruption),
+    or of a subscription before the feed it will read is attached."""
+
+    final_seq: int | None = None
+
+    def attach(self, reader: Subscription, position: int) -> None:
+        """Nothing to count."""
+
+    def detach(self, reader: Subscription) -> None:
+        """Nothing to forget."""
+
+    def advance(self, reader: Subscription, position: int) -> None:
+        """Nothing to pace."""
+
+    def get(self, seq: int) -> EncodedEvent | None:
+        """Nothing, ever."""
+        return None
+
+    def wait(self, reader: Subscription) -> None:
+        """Nothing will come from here."""
+
+    def unwait(self, reader: Subscription) -> None:
+        """Nothing to cancel."""
 
 
 class Subscription:
