@@ -74,3 +74,23 @@ def test_fractional_rates_and_bad_arguments() -> None:
     assert slow._capacity == 1 and slow._window_s == pytest.approx(2.0, abs=0.05)
     with pytest.raises(ValueError):
         RequestRate(0)
+
+
+async def test_reserved_places_are_left_for_high_priority_requests() -> None:
+    rate = RequestRate(4, WINDOW_S, margin_s=0.0, reserve=1)
+    for _ in range(3):
+        await rate.acquire()
+    # The fourth place of this window is kept: a parse request waits for the next one...
+    parse = asyncio.create_task(rate.acquire(NORMAL_PRIORITY))
+    await asyncio.sleep(0.02)
+    assert not parse.done()
+    # ...and a look-up asked for later still goes at once.
+    await asyncio.wait_for(rate.acquire(HIGH_PRIORITY), 0.02)
+    await asyncio.wait_for(parse, 2 * WINDOW_S)
+
+
+def test_the_reserve_must_leave_room_for_normal_requests() -> None:
+    with pytest.raises(ValueError):
+        RequestRate(4, reserve=4)
+    with pytest.raises(ValueError):
+        RequestRate(4, reserve=-1)

@@ -21,7 +21,11 @@ the upstream counts them:
 
 Waiting requests are granted by priority, then in arrival order: a symbol
 look-up (DAS) that the first trades of a stream wait for goes ahead of the
-parse requests queued before it.
+parse requests queued before it. Going ahead in the queue is not enough
+when there is no queue yet: a stream's first parse requests take a whole
+window at once (they should: they bring its first trades), and a look-up
+asked for a moment later would wait for that window to pass. So a few
+places of each window (``reserve``) are kept for high-priority requests.
 
 Not a library limiter: aiolimiter is a leaky bucket without priorities, and
 the ``limits`` package checks a window but does not make callers wait.
@@ -54,10 +58,13 @@ class RequestRate:
             request per ``period_s / rate``.
         period_s: the window, seconds.
         margin_s: added to the window, seconds.
+        reserve: places of each window that only :data:`HIGH_PRIORITY`
+            requests may take.
         clock: monotonic seconds (injectable for tests).
 
     Raises:
-        ValueError: ``rate`` or ``period_s`` not positive.
+        ValueError: ``rate`` or ``period_s`` not positive, or ``reserve`` not
+            below the requests a window allows.
     """
 
     def __init__(
@@ -66,11 +73,16 @@ class RequestRate:
         period_s: float = 1.0,
         *,
         margin_s: float = DEFAULT_MARGIN_S,
+        reserve: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if rate <= 0 or period_s <= 0:
             raise ValueError("rate and period_s must be positive")
         self._capacity = max(1, int(rate))
+        if not 0 <= reserve < self._capacity:
+            raise ValueError(f"reserve must be 0..{self._capacity - 1}")
+        #: Places in a window for requests of normal priority.
+        self._normal_capacity = self._capacity - reserve
         self._window_s = period_s * self._capacity / rate + margin_s
         self._clock = clock
         #: When each counted request left (acquire) or ended (slot), oldest first.
@@ -99,7 +111,7 @@ class RequestRate:
                 self._pump()
 
     async def _grant(self, priority: int, *, hold: bool) -> None:
-        if not self._waiters and self._free(self._clock()):
+        if not self._waiters and self._free(self._clock(), priority):
             self._take(hold)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -113,11 +125,12 @@ class RequestRate:
         else:
             self._granted.append(self._clock())
 
-    def _free(self, now: float) -> bool:
+    def _free(self, now: float, priority: int) -> bool:
         granted = self._granted
         while granted and granted[0] <= now - self._window_s:
             granted.popleft()
-        return len(granted) + self._in_flight < self._capacity
+        capacity = self._capacity if priority <= HIGH_PRIORITY else self._normal_capacity
+        return len(granted) + self._in_flight < capacity
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -126,7 +139,7 @@ class RequestRate:
     def _pump(self) -> None:
         now = self._clock()
         waiters = self._waiters
-        while waiters and self._free(now):
+        while waiters and self._free(now, waiters[0][0]):
             _, _, hold, future = heapq.heappop(waiters)
             if not future.done():  # a cancelled waiter gave its place up
                 future.set_result(None)

@@ -107,6 +107,23 @@ async def test_mints_asked_for_while_a_look_up_is_in_flight_go_together_in_the_n
     assert das_requests(emulator) == MAX_LOOKUPS_IN_FLIGHT + 1 < len(mints) - 1
 
 
+async def test_urgent_mints_go_at_once_past_the_limit(client: HeliusClient, emulator: Emulator) -> None:
+    """A stream's first trades do not wait for another stream's look-up to end."""
+    history = load_recorded_wallet()
+    mints = sorted({m for i in range(100) for m in _mints_of(history.transaction(i))})
+    emulator.settings.update({"das_latency_s": 0.3})
+    directory = TokenDirectory(client)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    busy = asyncio.create_task(directory.symbols(mints[:1]))
+    await asyncio.sleep(0.05)  # the process's one look-up is in flight
+    urgent = await directory.symbols(mints[1:3], urgent=True)
+    assert loop.time() - started < 0.5, "it did not wait for the look-up in flight"
+    assert set(urgent) == set(mints[1:3])
+    await busy
+    assert das_requests(emulator) == 2
+
+
 def _mints_of(transaction: dict[str, Any]) -> set[str]:
     return {t["mint"] for t in transaction.get("tokenTransfers") or [] if t.get("mint")}
 

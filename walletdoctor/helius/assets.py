@@ -7,10 +7,13 @@ process and host also shares what DAS answered for a day
 others one Redis ``MGET`` instead of a DAS request. Look-ups are
 coalesced: at most :data:`MAX_LOOKUPS_IN_FLIGHT` DAS requests are in flight
 per process, and every mint asked for meanwhile, by any stream, goes in the
-next one. A stream's first runs each need their symbols at about the same
-time: a request each would queue behind the rate limit (73 for the real
-wallet), one at a time would make the first trades wait for several round
-trips.
+next one. Every DAS request takes a place in the Enhanced API's window
+that a parse request would otherwise have: a request per run of
+transactions cost the real wallet 73 of them, four in flight 29, one in
+flight 8 to 10. The first
+trades wait for at most two look-ups (the first run's, then the rest of
+the first batch's), which the window's reserved places
+(:class:`~walletdoctor.rate.RequestRate`) let go at once.
 
 Where DAS knows no symbol, the wire form names the token by its whole mint
 (DESIGN section 1, ``token_in``/``token_out``: "symbols where known, else
@@ -37,8 +40,8 @@ __all__ = ["DEFAULT_SYMBOL_CACHE_SIZE", "MAX_LOOKUPS_IN_FLIGHT", "SHARED_SYMBOL_
 log = logging.getLogger(__name__)
 
 DEFAULT_SYMBOL_CACHE_SIZE = 50_000
-#: DAS look-ups in flight at once per process.
-MAX_LOOKUPS_IN_FLIGHT = 4
+#: DAS look-ups in flight at once per process (see the module docstring).
+MAX_LOOKUPS_IN_FLIGHT = 1
 #: How long a DAS answer stays in the shared cache, seconds (a day): long
 #: enough that a busy fleet asks DAS once per mint and day, short enough
 #: that a token whose metadata DAS lacked is asked again.
@@ -102,14 +105,16 @@ class TokenDirectory:
         :data:`SHARED_SYMBOL_TTL_S`; per process only when ``redis`` is ``None``."""
         return cls(client, shared=None if redis is None else RedisCache(redis, SHARED_SYMBOL_TTL_S))
 
-    async def symbols(self, mints: Iterable[str]) -> dict[str, str | None]:
+    async def symbols(self, mints: Iterable[str], *, urgent: bool = False) -> dict[str, str | None]:
         """Symbols of ``mints`` (``None`` where DAS knows none).
 
         Mints this process does not know are queued for the directory's
         look-ups (:meth:`_send_queued`): one shared-cache read, then one DAS
         request, per 1,000 still unknown, with a few requests in flight at
         most; mints asked for meanwhile, by any stream, go together in the
-        next. Never raises for upstream or cache failures.
+        next. ``urgent`` (a stream's first trades wait for these) sends the
+        queue at once, past that limit. Never raises for upstream or cache
+        failures.
         """
         result: dict[str, str | None] = {}
         waiting: dict[str, asyncio.Future[str | None]] = {}
@@ -123,6 +128,8 @@ class TokenDirectory:
             else:
                 waiting[mint] = self._in_flight[mint] = loop.create_future()
                 self._queued.append(mint)
+        if urgent and self._queued:
+            self._start_sender()
         self._send_queued()
         for mint, future in waiting.items():
             result[mint] = await asyncio.shield(future)
@@ -135,12 +142,15 @@ class TokenDirectory:
         Look-ups run in tasks of their own, shared by every caller: a caller
         that is cancelled stops waiting, and the look-up goes on for the others.
         """
-        loop = asyncio.get_running_loop()
         while self._queued and len(self._senders) < MAX_LOOKUPS_IN_FLIGHT:
-            batch, self._queued = self._queued[:MAX_ASSET_BATCH], self._queued[MAX_ASSET_BATCH:]
-            sender = loop.create_task(self._send(batch), name="symbol-lookup")
-            self._senders.add(sender)
-            sender.add_done_callback(self._sent)
+            self._start_sender()
+
+    def _start_sender(self) -> None:
+        """Start a look-up of the first 1,000 queued mints."""
+        batch, self._queued = self._queued[:MAX_ASSET_BATCH], self._queued[MAX_ASSET_BATCH:]
+        sender = asyncio.get_running_loop().create_task(self._send(batch), name="symbol-lookup")
+        self._senders.add(sender)
+        sender.add_done_callback(self._sent)
 
     def _sent(self, sender: asyncio.Task[None]) -> None:
         self._senders.discard(sender)

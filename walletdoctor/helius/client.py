@@ -102,6 +102,10 @@ def create_client_session(connections: int) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector, json_serialize=lambda o: orjson.dumps(o).decode())
 
 
+#: One place in this many of the Enhanced API's window is kept for DAS.
+ENHANCED_RESERVE_SHARE = 10
+
+
 class HeliusClient:
     """Rate-limited, retrying access to the four Helius endpoints WalletDoctor uses.
 
@@ -150,10 +154,11 @@ class HeliusClient:
         self._api_url = api_url.rstrip("/")
         self._rpc_url = rpc_url.rstrip("/")
         self._key_params = {"api-key": api_key}
-        # Sliding windows as Helius counts them (walletdoctor.helius.rate):
-        # bursts up to the limit, never past it. DAS shares the Enhanced
-        # API's window and goes first: the first trades wait for symbols.
-        self._enhanced_limit = RequestRate(rps)
+        # Sliding windows as Helius counts them (walletdoctor.rate): bursts
+        # up to the limit, never past it. DAS shares the Enhanced API's
+        # window and goes first, with a tenth of it kept for it: the first
+        # trades wait for symbols.
+        self._enhanced_limit = RequestRate(rps, reserve=int(rps) // ENHANCED_RESERVE_SHARE)
         self._rpc_limit = RequestRate(rpc_rps)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._attempts = attempts

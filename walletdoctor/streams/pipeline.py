@@ -185,17 +185,19 @@ class TradePipeline:
                 anchor = self._anchor_slot
                 transactions = [t for t in transactions if not isinstance(t.get("slot"), int) or t["slot"] <= anchor]
         trades = [trade for trade in (extract_trade(t, wallet) for t in transactions) if trade is not None]
+        # Trades of the first batch: its symbols are looked up at once.
+        urgent = self._found < self._params.batch_size
         self._found += len(trades)
-        lookup = asyncio.ensure_future(self._look_up(trades))
+        lookup = asyncio.ensure_future(self._look_up(trades, urgent=urgent))
         self._lookups.add(lookup)
         lookup.add_done_callback(self._lookups.discard)
         # Waits while NAMING_LOOKAHEAD runs are staged: the fetch waits for the publisher.
         await self._stage.put((lookup, self._progress(progress)))
 
-    async def _look_up(self, trades: list[Trade]) -> list[Trade]:
+    async def _look_up(self, trades: list[Trade], *, urgent: bool) -> list[Trade]:
         """Symbols and prices of a run of trades, both at once: one round trip."""
         mints = {m for t in trades for m in (t.token_in_mint, t.token_out_mint)}
-        naming = self._tokens.symbols(mints)
+        naming = self._tokens.symbols(mints, urgent=urgent)
         if self._prices is None or not trades:
             symbols = await naming
         else:
