@@ -98,15 +98,15 @@ class Settings(BaseSettings):
     #: in a row (FACTS 1.3), so a sparse history cannot loop forever.
     history_max_continuations: int = Field(default=20, ge=0)
     #: Parse batches (100 signatures each) in flight or waiting per stream.
-    #: At least the rate limit's burst (``helius_rps``): a stream's first
-    #: second of parse requests all leave before the first answer is back
-    #: (0.6 s), and a window smaller than that burst leaves part of the first
-    #: second's budget unused and every later request late. It is a cap: a
-    #: stream keeps only as many out as the upstream's latency needs behind
-    #: its own pace (Little's law, ``helius.pipelined``), so a stream whose
-    #: client reads slowly holds a few parsed batches (about 3 MB per 10
-    #: batches of real transactions), not the whole window.
-    parse_window: int = Field(default=64, ge=1)
+    #: Keeping the rate limit busy takes rps x latency in flight (50/s x 0.6 s
+    #: = 30). A larger window lets a stream's whole first second of requests
+    #: leave before the first answer (the real wallet's history came about
+    #: 0.15 s sooner at 64), but a fast upstream then delivers that many
+    #: answers at once, and a 200k-transaction wallet's peak memory grew by
+    #: 71-82 MB instead of 46-49 MB (bench big-wallet). A stream whose client
+    #: reads slowly holds at most this many parsed batches (about 3 MB per 10
+    #: batches of real transactions).
+    parse_window: int = Field(default=32, ge=1)
 
     #: Birdeye, for historical USD prices; unset means the embedded
     #: emulator's ``/birdeye`` (recorded prices of the real wallet).

@@ -35,7 +35,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PARSE_WINDOW = 64
+DEFAULT_PARSE_WINDOW = 32
 #: Parse requests in flight (or parsed, waiting for the sink) at the least;
 #: more only as the upstream's latency needs (see :class:`_Pace`).
 DEFAULT_PARSED_AHEAD = 4
