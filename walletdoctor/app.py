@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import ClientSession, web
 
-from walletdoctor.analytics.prices import BirdeyePrices, PriceChain, PriceSource, StablecoinPrices
+from walletdoctor.analytics.prices import BirdeyePrices, PriceChain, StablecoinPrices
 from walletdoctor.api.errors import response_middleware
 from walletdoctor.api.hardening import add_security_headers, allow_origins
 from walletdoctor.api.openapi import add_openapi_route
@@ -211,7 +211,7 @@ async def _upstream_endpoints(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-def _price_source(session: ClientSession, settings: Settings, upstream: UpstreamEndpoints) -> PriceSource:
+def _price_source(session: ClientSession, settings: Settings, upstream: UpstreamEndpoints) -> PriceChain:
     """Stablecoins at 1 USD, then Birdeye's history: the embedded emulator's recorded
     prices with no key set, real Birdeye with ``BIRDEYE_API_KEY``, none otherwise."""
     if settings.birdeye_api_key is not None:
@@ -249,14 +249,22 @@ async def _upstream_services(app: web.Application) -> AsyncIterator[None]:
             on_response=metrics.upstream_request,
         )
         cache = _upstream_cache(app)
+        tokens = TokenDirectory.with_redis(client, app.get(REDIS))
+        prices = _price_source(session, settings, upstream)
         app[UPSTREAM_SERVICES] = UpstreamServices(
             client=client,
             fetcher=create_fetcher(settings, client if cache is None else CachedHistory(client, cache)),
-            tokens=TokenDirectory.with_redis(client, app.get(REDIS)),
-            prices=_price_source(session, settings, upstream),
+            tokens=tokens,
+            prices=prices,
             breaker=breaker,
         )
-        yield
+        try:
+            yield
+        finally:
+            # Look-ups outlive the streams that asked for them (others may
+            # wait for them too); none may outlive the session they use.
+            await tokens.aclose()
+            await prices.aclose()
     finally:
         await session.close()
 

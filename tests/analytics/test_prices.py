@@ -209,3 +209,14 @@ async def test_over_the_emulator_a_trade_time_gets_its_recorded_price(
     (first, first_usd), (second, _) = points[index], points[index + 1]
     assert await prices.price_usd(NATIVE_SOL_MINT, first) == Decimal(str(float(first_usd)))
     assert await prices.price_usd(NATIVE_SOL_MINT, second) == Decimal(str(float(first_usd)))
+
+
+async def test_closing_cancels_prefetches_in_flight() -> None:
+    """Regression: a prefetch left in flight when the app stopped used the closed HTTP session."""
+    history = FakeHistory(delay_s=60)
+    chain = PriceChain(StablecoinPrices(), BirdeyePrices(history))
+    chain.prefetch(NATIVE_SOL_MINT, [1_750_000_000, 1_760_000_000])
+    await asyncio.sleep(0.01)
+    assert len(history.calls) == 2
+    await asyncio.wait_for(chain.aclose(), 1.0)
+    assert history.cancelled == 2

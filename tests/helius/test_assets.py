@@ -165,3 +165,19 @@ async def test_redis_down_falls_back_on_das(client: HeliusClient, emulator: Emul
     finally:
         await unreachable.aclose()
     assert das_requests(emulator) == 1
+
+
+async def test_closing_cancels_the_look_ups_in_flight(client: HeliusClient, emulator: Emulator) -> None:
+    """Regression: a look-up left in flight when the app stopped used the closed HTTP session."""
+    emulator.settings.update({"das_latency_s": 5.0})
+    directory = TokenDirectory(client)
+    asking = asyncio.create_task(directory.symbols([LUB]))
+    await asyncio.sleep(0.05)
+    queued = asyncio.create_task(directory.symbols([UNKNOWN]))  # waits for the one in flight
+    await asyncio.sleep(0.01)
+    await asyncio.wait_for(directory.aclose(), 1.0)
+    # Both askers are answered (unnamed), not left hanging, and the queued
+    # mint did not start a look-up of its own when the first one ended.
+    assert await asyncio.wait_for(asking, 1.0) == {LUB: None}
+    assert await asyncio.wait_for(queued, 1.0) == {UNKNOWN: None}
+    assert das_requests(emulator) <= 1

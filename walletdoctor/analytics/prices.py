@@ -116,6 +116,12 @@ class PriceChain:
             if isinstance(source, PrefetchingSource):
                 source.prefetch(mint, times)
 
+    async def aclose(self) -> None:
+        """Close every source that has fetches of its own in flight (see :class:`BirdeyePrices`)."""
+        for source in self._sources:
+            if isinstance(source, BirdeyePrices):
+                await source.aclose()
+
     async def price_usd(self, mint: str, unix_ts: int) -> Decimal | None:
         """The first source's price of ``mint`` at ``unix_ts``, or ``None`` when none knows it."""
         for source in self._sources:
@@ -227,6 +233,14 @@ class BirdeyePrices:
                 if self._windows.get(key) is window:
                     del self._windows[key]
         return None if series is None else _nearest(series, unix_ts, self._tolerance_s)
+
+    async def aclose(self) -> None:
+        """Cancel the window fetches in flight (prefetches included) and wait for them:
+        called before the HTTP session they use closes."""
+        fetches = [window.task for window in self._windows.values() if not window.task.done()]
+        for fetch in fetches:
+            fetch.cancel()
+        await asyncio.gather(*fetches, return_exceptions=True)
 
     def prefetch(self, mint: str, times: Iterable[int]) -> None:
         """Start fetching the windows that ``price_usd(mint, t)`` will read for each of

@@ -98,6 +98,7 @@ class TokenDirectory:
         #: Mints waiting for a look-up, and the look-ups in flight.
         self._queued: list[str] = []
         self._senders: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     @classmethod
     def with_redis(cls, client: HeliusClient, redis: aioredis.Redis | None) -> TokenDirectory:
@@ -128,7 +129,7 @@ class TokenDirectory:
             else:
                 waiting[mint] = self._in_flight[mint] = loop.create_future()
                 self._queued.append(mint)
-        if urgent and self._queued:
+        if urgent and self._queued and not self._closed:
             self._start_sender()
         self._send_queued()
         for mint, future in waiting.items():
@@ -142,8 +143,23 @@ class TokenDirectory:
         Look-ups run in tasks of their own, shared by every caller: a caller
         that is cancelled stops waiting, and the look-up goes on for the others.
         """
-        while self._queued and len(self._senders) < MAX_LOOKUPS_IN_FLIGHT:
+        while self._queued and len(self._senders) < MAX_LOOKUPS_IN_FLIGHT and not self._closed:
             self._start_sender()
+
+    async def aclose(self) -> None:
+        """Cancel the look-ups in flight and wait for them: called before the
+        process's HTTP session closes, so that none of them is left to use it."""
+        self._closed = True
+        while self._senders:  # each that ends would otherwise start the next
+            senders = list(self._senders)
+            for sender in senders:
+                sender.cancel()
+            await asyncio.gather(*senders, return_exceptions=True)
+        queued, self._queued = self._queued, []
+        for mint in queued:
+            future = self._in_flight.pop(mint, None)
+            if future is not None and not future.done():
+                future.set_result(None)
 
     def _start_sender(self) -> None:
         """Start a look-up of the first 1,000 queued mints."""
