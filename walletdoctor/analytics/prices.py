@@ -80,11 +80,16 @@ class PriceSource(Protocol):
 
 @runtime_checkable
 class PrefetchingSource(Protocol):
-    """A price source that can start fetching before it is asked."""
+    """A price source that can start fetching before it is asked, and so has
+    fetches of its own in flight to stop when the process stops."""
 
     def prefetch(self, mint: str, times: Iterable[int]) -> None:
         """Start fetching what ``price_usd(mint, t)`` will need for each of ``times``
         (unix seconds), so that the asks find it ready. Never waits, never raises."""
+        ...
+
+    async def aclose(self) -> None:
+        """Cancel the fetches in flight and wait for them (before their HTTP session closes)."""
         ...
 
 
@@ -117,9 +122,9 @@ class PriceChain:
                 source.prefetch(mint, times)
 
     async def aclose(self) -> None:
-        """Close every source that has fetches of its own in flight (see :class:`BirdeyePrices`)."""
+        """Close every source that has fetches of its own in flight (see :class:`PrefetchingSource`)."""
         for source in self._sources:
-            if isinstance(source, BirdeyePrices):
+            if isinstance(source, PrefetchingSource):
                 await source.aclose()
 
     async def price_usd(self, mint: str, unix_ts: int) -> Decimal | None:
