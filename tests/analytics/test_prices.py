@@ -14,6 +14,7 @@ from walletdoctor.analytics.prices import BirdeyePrices, PriceChain, StablecoinP
 from walletdoctor.birdeye import BirdeyeClient, PricePoint, Unavailable
 from walletdoctor.birdeye.emulator import BIRDEYE_PREFIX, birdeye_emulator_of
 from walletdoctor.birdeye.prices_book import load_recorded_prices
+from walletdoctor.rate import HIGH_PRIORITY, NORMAL_PRIORITY
 from walletdoctor.solana import NATIVE_SOL_MINT, USDC_MINT, USDT_MINT
 
 from tests.conftest import Emulator
@@ -28,14 +29,18 @@ class FakeHistory:
 
     def __init__(self, step_s: int = 60, *, delay_s: float = 0.0, fail: int = 0, cut: bool = False) -> None:
         self.calls: list[tuple[str, int, int, str]] = []
+        self.priorities: list[int] = []
         self.step_s = step_s
         self.delay_s = delay_s
         self.fail = fail
         self.cut = cut
         self.cancelled = 0
 
-    async def history_price(self, mint: str, time_from: int, time_to: int, interval: str = "1m") -> list[PricePoint]:
+    async def history_price(
+        self, mint: str, time_from: int, time_to: int, interval: str = "1m", *, priority: int = NORMAL_PRIORITY
+    ) -> list[PricePoint]:
         self.calls.append((mint, time_from, time_to, interval))
+        self.priorities.append(priority)
         try:
             await asyncio.sleep(self.delay_s)
         except asyncio.CancelledError:
@@ -220,3 +225,14 @@ async def test_closing_cancels_prefetches_in_flight() -> None:
     assert len(history.calls) == 2
     await asyncio.wait_for(chain.aclose(), 1.0)
     assert history.cancelled == 2
+
+
+async def test_asks_go_first_and_prefetches_after_them() -> None:
+    """An ask is a price a stream waits for now; a prefetch a guess at what it asks next."""
+    history = FakeHistory()
+    prices = BirdeyePrices(history)
+    prices.prefetch(NATIVE_SOL_MINT, [1_750_000_000])
+    assert await prices.price_usd(USDC_MINT, 1_760_000_000) is not None
+    await prices.aclose()
+    assert [call[0] for call in history.calls] == [NATIVE_SOL_MINT, USDC_MINT]
+    assert history.priorities == [NORMAL_PRIORITY, HIGH_PRIORITY]

@@ -13,6 +13,7 @@ from walletdoctor.analytics.prices import BirdeyePrices, PriceChain, StablecoinP
 from walletdoctor.analytics.trade import Trade
 from walletdoctor.analytics.valuation import value_trades
 from walletdoctor.birdeye.client import INTERVAL_SECONDS, PricePoint
+from walletdoctor.rate import NORMAL_PRIORITY
 from walletdoctor.solana import NATIVE_SOL_MINT, USDC_MINT, USDT_MINT
 
 MEME = "MemeMint111111111111111111111111111111111111"
@@ -124,7 +125,9 @@ async def test_order_is_kept_and_the_input_is_untouched() -> None:
 class SteppedHistory:
     """A Birdeye double: a point every minute whose USD value is the time / 1,000 (so every time prices differently)."""
 
-    async def history_price(self, mint: str, time_from: int, time_to: int, interval: str = "1m") -> list[PricePoint]:
+    async def history_price(
+        self, mint: str, time_from: int, time_to: int, interval: str = "1m", *, priority: int = NORMAL_PRIORITY
+    ) -> list[PricePoint]:
         step = INTERVAL_SECONDS[interval]
         first = -(-time_from // step) * step
         return [(t, Decimal(t) / 1000) for t in range(first, time_to + 1, step)][:1000]

@@ -13,9 +13,11 @@ import aiohttp
 import pytest
 
 from walletdoctor.birdeye import BirdeyeClient, InvalidResponse, RateLimited, Rejected, Unavailable
+from walletdoctor.birdeye.client import ASK_RESERVE_SHARE
 from walletdoctor.birdeye.emulator import BIRDEYE_PREFIX, BirdeyeEmulatorState, BirdeyeFault, birdeye_emulator_of
 from walletdoctor.birdeye.prices_book import load_recorded_prices
 from walletdoctor.config import Settings
+from walletdoctor.rate import HIGH_PRIORITY
 from walletdoctor.solana import NATIVE_SOL_MINT
 
 from tests.conftest import Emulator
@@ -184,7 +186,7 @@ async def test_up_to_the_rate_goes_at_once_and_never_more_in_any_second(
     done: list[float] = []
 
     async def ask() -> None:
-        await limited.history_price(NATIVE_SOL_MINT, FIRST_SWAP, FIRST_SWAP + 60)
+        await limited.history_price(NATIVE_SOL_MINT, FIRST_SWAP, FIRST_SWAP + 60, priority=HIGH_PRIORITY)
         done.append(time.monotonic() - started)
 
     await asyncio.gather(*(ask() for _ in range(45)))
@@ -192,6 +194,34 @@ async def test_up_to_the_rate_goes_at_once_and_never_more_in_any_second(
     done.sort()
     assert done[19] < 1.0  # the first 20 did not wait for one another
     assert done[20] >= 1.0 and done[40] >= 2.0  # the next ones waited a whole window each
+
+
+async def test_prefetches_leave_part_of_each_second_to_the_prices_a_stream_waits_for(
+    session: aiohttp.ClientSession, emulator: Emulator, birdeye: BirdeyeEmulatorState
+) -> None:
+    """Measured on the real wallet before: 11 SOL windows prefetched from the first
+    page of signatures took the whole second, and the first trades' token price waited 0.5 s."""
+    birdeye.rps = 15
+    limited = make_client(session, emulator.url, rps=15)
+    kept = 15 // ASK_RESERVE_SHARE
+    started = time.monotonic()
+    prefetched: list[float] = []
+
+    async def prefetch() -> None:
+        await limited.history_price(NATIVE_SOL_MINT, FIRST_SWAP, FIRST_SWAP + 60)
+        prefetched.append(time.monotonic() - started)
+
+    prefetches = [asyncio.create_task(prefetch()) for _ in range(15)]
+    await asyncio.sleep(0.2)
+    assert len(prefetched) == 15 - kept, "normal priority never takes the kept places"
+    asked = time.monotonic()
+    await asyncio.gather(
+        *(limited.history_price(NATIVE_SOL_MINT, FIRST_SWAP, FIRST_SWAP + 60, priority=HIGH_PRIORITY) for _ in range(kept))
+    )
+    assert time.monotonic() - asked < 0.5, "the asks did not wait for the prefetches' second to pass"
+    await asyncio.gather(*prefetches)
+    assert sorted(prefetched)[-1] >= 1.0  # the rest of the prefetches waited for the next second
+    assert birdeye.statuses == {200: 15 + kept}
 
 
 def test_from_settings_takes_the_birdeye_settings() -> None:

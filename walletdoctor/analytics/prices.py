@@ -25,6 +25,7 @@ from typing import Protocol, runtime_checkable
 
 from walletdoctor.birdeye.client import INTERVAL_SECONDS, MAX_HISTORY_ITEMS, PricePoint
 from walletdoctor.birdeye.errors import BirdeyeError
+from walletdoctor.rate import HIGH_PRIORITY, NORMAL_PRIORITY
 from walletdoctor.solana import USD_STABLECOIN_MINTS
 
 __all__ = [
@@ -96,8 +97,11 @@ class PrefetchingSource(Protocol):
 class PriceHistoryClient(Protocol):
     """The part of :class:`~walletdoctor.birdeye.client.BirdeyeClient` that :class:`BirdeyePrices` uses."""
 
-    async def history_price(self, mint: str, time_from: int, time_to: int, interval: str = "1m") -> list[PricePoint]:
-        """Points ``(unix s, USD)`` in time order within the range; at most 1,000. Raises BirdeyeError."""
+    async def history_price(
+        self, mint: str, time_from: int, time_to: int, interval: str = "1m", *, priority: int = NORMAL_PRIORITY
+    ) -> list[PricePoint]:
+        """Points ``(unix s, USD)`` in time order within the range; at most 1,000. Raises BirdeyeError.
+        ``priority``: :data:`~walletdoctor.rate.HIGH_PRIORITY` for what a stream waits for now."""
         ...
 
 
@@ -175,6 +179,12 @@ class BirdeyePrices:
     A failed or timed-out fetch is answered ``None`` with a warning and
     pauses new fetches for ``failure_ttl_s`` (cached windows still answer).
 
+    A window an ask fetches goes to Birdeye at high priority, ahead of
+    prefetched ones and into the places of each second kept for such
+    requests (:data:`~walletdoctor.birdeye.client.ASK_RESERVE_SHARE`); a
+    prefetch never takes those, so a stream's first token prices do not
+    wait for the SOL prices of trades further down its history.
+
     Answers that come back cut at 1,000 items before the window's end
     (Birdeye documents the cap, not the one point per interval it gives) are
     followed up from after their last point. A
@@ -225,7 +235,7 @@ class BirdeyePrices:
         if not 0 <= unix_ts <= _MAX_UNIX_TIME:
             return None
         key = (mint, unix_ts // self._bucket_s)
-        window = self._window(key)
+        window = self._window(key, HIGH_PRIORITY)
         if window is None:
             return None
         window.waiters += 1
@@ -252,10 +262,11 @@ class BirdeyePrices:
         ``times``: the same windows the asks would fetch, so prices do not change."""
         # In the order asked (the windows the stream needs first, first), once each.
         for bucket in dict.fromkeys(t // self._bucket_s for t in times if 0 <= t <= _MAX_UNIX_TIME):
-            self._window((mint, bucket))
+            self._window((mint, bucket), NORMAL_PRIORITY)
 
-    def _window(self, key: tuple[str, int]) -> _Window | None:
-        """The cached or in-flight window of ``key``, a new fetch, or ``None`` while paused after a failure."""
+    def _window(self, key: tuple[str, int], priority: int) -> _Window | None:
+        """The cached or in-flight window of ``key``, a new fetch at ``priority``, or
+        ``None`` while paused after a failure."""
         now = self._clock()
         window = self._windows.get(key)
         if window is not None and now < window.expires:
@@ -263,7 +274,7 @@ class BirdeyePrices:
             return window
         if now < self._paused_until:
             return None
-        window = _Window(asyncio.create_task(self._fetch(*key)))
+        window = _Window(asyncio.create_task(self._fetch(*key, priority)))
         window.task.add_done_callback(lambda task: self._fetched(window, task))
         self._windows[key] = window
         self._windows.move_to_end(key)
@@ -278,14 +289,14 @@ class BirdeyePrices:
         ttl = self._failure_ttl_s if task.exception() is not None or task.result() is None else self._ttl_s
         window.expires = self._clock() + ttl
 
-    async def _fetch(self, mint: str, bucket: int) -> _Series | None:
+    async def _fetch(self, mint: str, bucket: int, priority: int) -> _Series | None:
         time_from = max(0, bucket * self._bucket_s - self._tolerance_s)
         time_to = min(_MAX_UNIX_TIME, (bucket + 1) * self._bucket_s + self._tolerance_s - 1)
         points: list[PricePoint] = []
         try:
             async with asyncio.timeout(self._fetch_timeout_s):
                 for _ in range(_MAX_PAGES):
-                    page = await self._client.history_price(mint, time_from, time_to, self._interval)
+                    page = await self._client.history_price(mint, time_from, time_to, self._interval, priority=priority)
                     points.extend(page)
                     # A full window ends in its last interval; an answer that
                     # stops before it was cut at Birdeye's documented 1,000

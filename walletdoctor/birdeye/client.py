@@ -54,9 +54,9 @@ from walletdoctor.birdeye.errors import (
     Unavailable,
 )
 from walletdoctor.config import Settings
-from walletdoctor.rate import RequestRate
+from walletdoctor.rate import NORMAL_PRIORITY, RequestRate
 
-__all__ = ["HISTORY_PRICE_PATH", "INTERVAL_SECONDS", "MAX_HISTORY_ITEMS", "BirdeyeClient", "PricePoint"]
+__all__ = ["ASK_RESERVE_SHARE", "HISTORY_PRICE_PATH", "INTERVAL_SECONDS", "MAX_HISTORY_ITEMS", "BirdeyeClient", "PricePoint"]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,12 @@ PricePoint = tuple[int, Decimal]
 RetryHook = Callable[[BaseException], None]
 
 _MAX_UNIX_TIME = 10_000_000_000
+#: One place in this many of each second's requests is kept for high-priority
+#: ones: prices a stream waits for now, not a prefetch's guess at what it
+#: will ask next (measured on the real wallet: the first page of signatures
+#: lists 40 days, 11 windows of SOL prices, and took the whole second that
+#: the first trades' token prices then waited for).
+ASK_RESERVE_SHARE = 3
 _TRANSIENT = (RateLimited, Unavailable, InvalidResponse)
 _MESSAGE_CHARS = 200
 
@@ -131,7 +137,7 @@ class BirdeyeClient:
         self._url = base_url.rstrip("/") + HISTORY_PRICE_PATH
         self._headers = {"X-API-KEY": api_key, "x-chain": "solana", "accept": "application/json"}
         # Counted from each request's end (RequestRate.slot): 429s are costly here.
-        self._limit = RequestRate(rps, margin_s=0.0)
+        self._limit = RequestRate(rps, margin_s=0.0, reserve=int(rps) // ASK_RESERVE_SHARE)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._attempts = attempts
         self._backoff = wait_exponential_jitter(multiplier=backoff_initial_s, max=backoff_max_s, jitter=backoff_initial_s)
@@ -151,7 +157,9 @@ class BirdeyeClient:
             attempts=settings.birdeye_attempts,
         )
 
-    async def history_price(self, mint: str, time_from: int, time_to: int, interval: str = "1m") -> list[PricePoint]:
+    async def history_price(
+        self, mint: str, time_from: int, time_to: int, interval: str = "1m", *, priority: int = NORMAL_PRIORITY
+    ) -> list[PricePoint]:
         """USD prices of ``mint`` from ``time_from`` to ``time_to`` (unix seconds, inclusive).
 
         Returns ``(unixTime, value)`` pairs in time order, values as Decimals
@@ -159,6 +167,9 @@ class BirdeyeClient:
         :data:`MAX_HISTORY_ITEMS`: a longer range comes back cut, so the
         caller asks again from after the last point. Items whose ``value``
         is null are left out; a mint Birdeye has no data for gives ``[]``.
+        ``priority``: :data:`~walletdoctor.rate.HIGH_PRIORITY` for a price a
+        stream waits for (it goes first, and may take the places of each
+        second kept for it); normal for a prefetch.
 
         Raises:
             ValueError: an ``interval`` Birdeye does not know, or a bad time range.
@@ -185,11 +196,11 @@ class BirdeyeClient:
         )
         async for attempt in retrying:
             with attempt:
-                return _price_points(await self._attempt(params))
+                return _price_points(await self._attempt(params, priority))
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    async def _attempt(self, params: dict[str, str]) -> Any:
-        async with self._limit.slot():
+    async def _attempt(self, params: dict[str, str], priority: int) -> Any:
+        async with self._limit.slot(priority):
             try:
                 async with self._session.get(
                     self._url, params=params, headers=self._headers, timeout=self._timeout

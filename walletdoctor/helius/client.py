@@ -48,6 +48,7 @@ from walletdoctor.helius.responses import (
     transaction_list,
 )
 from walletdoctor.rate import HIGH_PRIORITY, NORMAL_PRIORITY, RequestRate
+from walletdoctor.turns import CpuTurns
 
 __all__ = [
     "MAX_ASSET_BATCH",
@@ -104,6 +105,9 @@ def create_client_session(connections: int) -> aiohttp.ClientSession:
 
 #: One place in this many of the Enhanced API's window is kept for DAS.
 ENHANCED_RESERVE_SHARE = 10
+#: Endpoints whose answers (up to 100 enhanced transactions, about 500 kB)
+#: take long enough to decode that they take turns (walletdoctor.turns).
+_LONG_DECODES = frozenset({"enhanced_parse", "enhanced_history"})
 
 
 class HeliusClient:
@@ -167,6 +171,7 @@ class HeliusClient:
         self._on_response = on_response
         self._breaker = breaker
         self._rpc_ids = itertools.count(1)
+        self._turns = CpuTurns()
 
     @classmethod
     def from_settings(
@@ -375,7 +380,10 @@ class HeliusClient:
             raise UpstreamUnavailable(f"connection failed ({type(exc).__name__})", endpoint=endpoint) from exc
         if self._on_response is not None:
             self._on_response(endpoint, status)
-        return interpret_response(endpoint, status, raw, retry_after, accept_search_hint)
+        if endpoint not in _LONG_DECODES:
+            return interpret_response(endpoint, status, raw, retry_after, accept_search_hint)
+        async with self._turns.turn():
+            return interpret_response(endpoint, status, raw, retry_after, accept_search_hint)
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
