@@ -13,8 +13,12 @@ transactions in its single event loop, which the real hosts do not do.
 
 This process builds WalletDoctor apps pointed at them as at the real
 services (keys set, the production client code and the default rate
-limits: Helius 50 rps, Birdeye 15 rps) and streams the bundled real wallet,
-newest first, until the first ``trades`` event:
+limits: Helius 50 rps, Birdeye 15 rps), run as ``walletdoctor serve`` runs
+them (uvloop, the server's collector thresholds and start-up freeze: with
+Python's defaults, full collections over the recorded wallet this process
+loads for the warm runs stalled the loop for 200-500 ms at a time), and
+streams the bundled real wallet, newest first, until the first ``trades``
+event:
 
 - *cold*: a fresh app; the first batches wait for DAS ``getAssetBatch``
   and Birdeye ``history_price``;
@@ -53,6 +57,7 @@ from walletdoctor.appkeys import UPSTREAM_SERVICES
 from walletdoctor.birdeye.emulator import BIRDEYE_PREFIX
 from walletdoctor.config import Settings
 from walletdoctor.helius.emulator.recorded import load_recorded_wallet
+from walletdoctor.server import freeze_startup_objects, tune_collector
 
 __all__ = ["main"]
 
@@ -123,7 +128,9 @@ async def _fill_lookup_caches(server: TestServer) -> None:
 
 
 async def _first_trades(api_url: str, rpc_url: str, *, warm: bool) -> float:
-    server = TestServer(create_app(_settings(api_url, rpc_url)))
+    app = create_app(_settings(api_url, rpc_url))
+    app.on_startup.append(freeze_startup_objects)
+    server = TestServer(app)
     await server.start_server()
     try:
         if warm:
@@ -174,6 +181,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.reps < 1:
         parser.error("--reps must be at least 1")
+    tune_collector()
     uvloop.run(_main(args.reps))
 
 

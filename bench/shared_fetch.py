@@ -38,6 +38,7 @@ from walletdoctor.config import Settings
 from walletdoctor.helius.emulator.app import EMULATOR_SETTINGS, EMULATOR_STATS
 from walletdoctor.helius.emulator.server import start_emulator
 from walletdoctor.helius.emulator.settings import EmulatorSettings, Endpoint
+from walletdoctor.server import freeze_startup_objects, tune_collector
 
 __all__ = ["main"]
 
@@ -107,7 +108,9 @@ async def _repetition(streams: int, transactions: int, *, first_slow: bool) -> t
             _env_file=None, upstream_cache_ttl_s=0, rate_limit_per_minute=1_000_000, max_streams_per_key=100_000
         )
         upstream = UpstreamEndpoints(api_url=url, rpc_url=url, api_key="bench", embedded=True)
-        server = TestServer(create_app(settings, upstream=upstream))
+        app = create_app(settings, upstream=upstream)
+        app.on_startup.append(freeze_startup_objects)  # as `walletdoctor serve` does
+        server = TestServer(app)
         await server.start_server()
         try:
             base = str(server.make_url("")).rstrip("/")
@@ -146,6 +149,7 @@ def main() -> None:
     parser.add_argument("--transactions", type=int, default=20_000)
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args()
+    tune_collector()
     uvloop.run(_main(args.streams, args.transactions, args.reps))
 
 

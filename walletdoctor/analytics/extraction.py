@@ -67,6 +67,7 @@ from typing import Any
 from walletdoctor.analytics.legs import WalletFlows, wallet_flows
 from walletdoctor.analytics.swap_event import EventSwap, read_swap_event
 from walletdoctor.analytics.trade import Trade
+from walletdoctor.helius.responses import EnhancedTransaction
 from walletdoctor.solana import NATIVE_SOL_MINT, SOL_DECIMALS, WELL_KNOWN_SYMBOLS
 
 __all__ = ["HOP_DUST", "NON_TRADE_TYPES", "extract_trade", "slim_transaction"]
@@ -101,29 +102,20 @@ _ZERO = Decimal(0)
 
 
 #: Top-level fields of an enhanced transaction that :func:`extract_trade` reads
-#: (with ``accountData`` and ``events``, trimmed by :func:`slim_transaction`).
-_READ_FIELDS = (
-    "signature",
-    "slot",
-    "timestamp",
-    "fee",
-    "feePayer",
-    "type",
-    "source",
-    "transactionError",
-    "tokenTransfers",
-    "nativeTransfers",
-)
+#: (with ``accountData`` and ``events``, trimmed by :func:`slim_transaction`):
+#: those the Helius client decodes.
+_READ_FIELDS = tuple(field for field in EnhancedTransaction.__annotations__ if field not in ("accountData", "events"))
 
 
 def slim_transaction(transaction: Mapping[str, Any], wallet: str) -> dict[str, Any]:
     """``transaction`` with only what :func:`extract_trade` reads for ``wallet``: the
     same trade comes of it (a test checks every transaction of the real wallet).
 
-    Dropped: ``instructions`` and ``description`` (a third of a transaction's
-    bytes), events other than ``swap``, and the ``accountData`` entries of
-    accounts that neither changed nor are the wallet (most of a swap's
-    thirty-odd). A fetch holds many parsed batches at once, waiting for
+    Dropped: the ``accountData`` entries of accounts that neither changed
+    nor are the wallet (most of a swap's thirty-odd), and, in a transaction
+    not decoded by the Helius client (which skips them,
+    :class:`~walletdoctor.helius.responses.EnhancedTransaction`),
+    ``instructions``, ``description`` and events other than ``swap``. A fetch holds many parsed batches at once, waiting for
     their turn: this keeps them a fraction of their size.
     """
     slim = {key: transaction[key] for key in _READ_FIELDS if key in transaction}

@@ -42,6 +42,7 @@ from walletdoctor.helius.errors import (
     UpstreamUnavailable,
 )
 from walletdoctor.helius.responses import (
+    decode_transactions,
     interpret_response,
     jsonrpc_result,
     search_hint,
@@ -105,9 +106,10 @@ def create_client_session(connections: int) -> aiohttp.ClientSession:
 
 #: One place in this many of the Enhanced API's window is kept for DAS.
 ENHANCED_RESERVE_SHARE = 10
-#: Endpoints whose answers (up to 100 enhanced transactions, about 500 kB)
-#: take long enough to decode that they take turns (walletdoctor.turns).
-_LONG_DECODES = frozenset({"enhanced_parse", "enhanced_history"})
+#: Endpoints that answer with enhanced transactions (up to 100, about 500 kB):
+#: decoded into :class:`~walletdoctor.helius.responses.EnhancedTransaction`,
+#: in turns (walletdoctor.turns), as they take long enough to delay the rest.
+_TRANSACTION_ANSWERS = frozenset({"enhanced_parse", "enhanced_history"})
 
 
 class HeliusClient:
@@ -225,7 +227,8 @@ class HeliusClient:
     async def parse_transactions(self, signatures: Sequence[str]) -> list[dict[str, Any]]:
         """``POST /v0/transactions``: enhanced transactions of up to 100 signatures.
 
-        Helius may leave some out (FACTS 1.3, incomplete answers under internal
+        Each with the fields of :class:`~walletdoctor.helius.responses.EnhancedTransaction`
+        (the others are skipped while decoding). Helius may leave some out (FACTS 1.3, incomplete answers under internal
         timeouts); the caller re-asks for what is missing. Items are returned in
         the order Helius sent them. Raises ``ValueError`` for more than 100.
         """
@@ -380,10 +383,10 @@ class HeliusClient:
             raise UpstreamUnavailable(f"connection failed ({type(exc).__name__})", endpoint=endpoint) from exc
         if self._on_response is not None:
             self._on_response(endpoint, status)
-        if endpoint not in _LONG_DECODES:
+        if endpoint not in _TRANSACTION_ANSWERS:
             return interpret_response(endpoint, status, raw, retry_after, accept_search_hint)
         async with self._turns.turn():
-            return interpret_response(endpoint, status, raw, retry_after, accept_search_hint)
+            return interpret_response(endpoint, status, raw, retry_after, accept_search_hint, decode_transactions)
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

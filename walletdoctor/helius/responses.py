@@ -11,8 +11,10 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypedDict
 
+import msgspec
 import orjson
 
 from walletdoctor.helius.errors import (
@@ -22,7 +24,16 @@ from walletdoctor.helius.errors import (
     UpstreamUnavailable,
 )
 
-__all__ = ["interpret_response", "jsonrpc_result", "retry_after_seconds", "search_hint", "transaction_list"]
+__all__ = [
+    "EnhancedTransaction",
+    "SwapEvents",
+    "decode_transactions",
+    "interpret_response",
+    "jsonrpc_result",
+    "retry_after_seconds",
+    "search_hint",
+    "transaction_list",
+]
 
 #: "Failed to find events within the search period. To continue search, query
 #: the API again with the `before(-signature)` parameter set to <sig>." (FACTS 1.3)
@@ -32,10 +43,67 @@ _SEARCH_HINT = re.compile(r"Failed to find events.*?set to\s+`?([1-9A-HJ-NP-Za-k
 _JSONRPC_RATE_LIMITED = -32005
 
 
+class SwapEvents(TypedDict, total=False):
+    """An enhanced transaction's ``events``, of which only ``swap`` is read."""
+
+    swap: Any
+
+
+class EnhancedTransaction(TypedDict, total=False):
+    """The fields of a Helius ``EnhancedTransaction`` (FACTS 1.5) that WalletDoctor reads.
+
+    Answers of the enhanced endpoints are decoded into these (plain dicts,
+    values as JSON gave them, any field may be missing): ``instructions``
+    and ``description``, a third of an answer's bytes, and events other
+    than ``swap`` are skipped while decoding instead of being built and
+    thrown away. Measured on the real wallet's answers (100 transactions,
+    about 500 kB each): 3.4 ms to decode against orjson's 6.3 ms for the
+    whole document. Trade extraction reads nothing else
+    (:func:`walletdoctor.analytics.extraction.extract_trade`).
+    """
+
+    signature: Any
+    slot: Any
+    timestamp: Any
+    fee: Any
+    feePayer: Any
+    type: Any
+    source: Any
+    transactionError: Any
+    tokenTransfers: Any
+    nativeTransfers: Any
+    accountData: Any
+    events: SwapEvents | None
+
+
+_TRANSACTIONS = msgspec.json.Decoder(list[EnhancedTransaction])
+
+
+def decode_transactions(raw: bytes) -> Any:
+    """A JSON body that should be a list of enhanced transactions, as :class:`EnhancedTransaction` dicts.
+
+    Any other JSON (the history endpoint's search hint, an item that is not
+    an object, ``events`` that is not one) is decoded whole, as
+    :func:`interpret_response` decodes other answers, for the caller to
+    judge. Raises ``msgspec.DecodeError`` or ``orjson.JSONDecodeError`` for
+    a body that is not JSON.
+    """
+    try:
+        return _TRANSACTIONS.decode(raw)
+    except msgspec.ValidationError:
+        return orjson.loads(raw)
+
+
 def interpret_response(
-    endpoint: str, status: int, raw: bytes, retry_after: str | None, accept_search_hint: bool
+    endpoint: str,
+    status: int,
+    raw: bytes,
+    retry_after: str | None,
+    accept_search_hint: bool,
+    decode: Callable[[bytes], Any] = orjson.loads,
 ) -> Any:
-    """The decoded JSON body of a successful answer.
+    """The JSON body of a successful answer, decoded by ``decode`` (:func:`decode_transactions`
+    for the enhanced endpoints).
 
     A 404 whose body is the "Failed to find events" hint is a success when
     ``accept_search_hint`` (the history endpoint sent it so in older versions).
@@ -51,21 +119,21 @@ def interpret_response(
     if status >= 500:
         raise UpstreamUnavailable(f"HTTP {status}", endpoint=endpoint, status=status)
     if status == 404 and accept_search_hint:
-        body = _loads_or_none(raw)
+        body = _loads_or_none(raw, orjson.loads)
         if isinstance(body, dict) and search_hint(body) is not None:
             return body
     if status >= 400:
         raise RequestRejected(f"HTTP {status}", endpoint=endpoint, status=status)
-    body = _loads_or_none(raw)
+    body = _loads_or_none(raw, decode)
     if body is None:
         raise InvalidResponse(f"HTTP {status} with a body that is not JSON", endpoint=endpoint, status=status)
     return body
 
 
-def _loads_or_none(raw: bytes) -> Any:
+def _loads_or_none(raw: bytes, decode: Callable[[bytes], Any]) -> Any:
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        return decode(raw)
+    except (orjson.JSONDecodeError, msgspec.DecodeError):
         return None
 
 
