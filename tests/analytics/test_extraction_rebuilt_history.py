@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from walletdoctor.analytics.extraction import extract_trade, slim_transaction
+from walletdoctor.analytics.extraction import extract_trade
 from walletdoctor.analytics.trade import Trade
 from walletdoctor.helius.emulator.recorded import load_recorded_wallet
 from walletdoctor.solana import NATIVE_SOL_MINT
@@ -141,19 +141,3 @@ def test_no_other_transaction_gives_a_trade(
     assert len(extracted) - len(swaps) > 900
     assert {signature: trade for signature, trade in extra.items() if signature not in KNOWN_EXTRA_TRADES} == {}
     assert extra.keys() == KNOWN_EXTRA_TRADES.keys(), "a known extra trade is gone: drop it from the list"
-
-
-def test_a_slimmed_transaction_gives_the_same_trade() -> None:
-    """The fetch holds transactions slimmed to what extraction reads: over the whole
-    rebuilt history, slimming changes no trade (and drops 40 % of the bytes at least)."""
-    import orjson
-
-    history = load_recorded_wallet()
-    full_bytes = slim_bytes = 0
-    for index in range(len(history)):
-        transaction = history.transaction(index)
-        slim = slim_transaction(transaction, WALLET)
-        assert extract_trade(slim, WALLET) == extract_trade(transaction, WALLET), transaction["signature"]
-        full_bytes += len(orjson.dumps(transaction))
-        slim_bytes += len(orjson.dumps(slim))
-    assert slim_bytes < 0.6 * full_bytes

@@ -194,3 +194,26 @@ async def test_oldest_first_respects_the_time_window(client: HeliusClient, emula
             for t in everything.transactions
             if window.since <= t["timestamp"] <= window.until and not t.get("transactionError")  # type: ignore[operator]
         ]
+
+
+@pytest.mark.parametrize("strategy", ["pipelined", "history"])
+async def test_the_sink_gets_what_read_made_of_each_transaction(
+    client: HeliusClient, emulator: Emulator, strategy: str
+) -> None:
+    """A stream keeps its trades, not the transactions, while runs wait for the sink."""
+    wallet = emulator.synthetic(f"read-{strategy}", 450)
+    runs: list[list[Any]] = []
+    oldest: list[int | None] = []
+
+    async def sink(items: list[Any], progress: FetchProgress) -> None:
+        runs.append(items)
+        oldest.append(progress.oldest_timestamp)
+
+    fetcher = PipelinedFetcher(client, window=3) if strategy == "pipelined" else HistoryFetcher(client)
+    await fetcher.run(wallet, TimeWindow(), sink, read=lambda t: (t["signature"], t.get("timestamp")))
+    items = [item for run in runs for item in run]
+    expected = successful_signatures(emulator, wallet) if strategy == "pipelined" else expected_signatures(emulator, wallet)
+    assert [signature for signature, _ in items] == expected
+    assert len(runs) > 1
+    # Progress still follows the transactions' own block times, oldest last.
+    assert oldest[-1] == items[-1][1] and all(isinstance(t, int) for t in oldest)

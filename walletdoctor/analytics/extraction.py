@@ -67,10 +67,9 @@ from typing import Any
 from walletdoctor.analytics.legs import WalletFlows, wallet_flows
 from walletdoctor.analytics.swap_event import EventSwap, read_swap_event
 from walletdoctor.analytics.trade import Trade
-from walletdoctor.helius.responses import EnhancedTransaction
 from walletdoctor.solana import NATIVE_SOL_MINT, SOL_DECIMALS, WELL_KNOWN_SYMBOLS
 
-__all__ = ["HOP_DUST", "NON_TRADE_TYPES", "extract_trade", "slim_transaction"]
+__all__ = ["HOP_DUST", "NON_TRADE_TYPES", "extract_trade"]
 
 #: Helius ``type`` values that move assets without trading them (Helius SDK
 #: ``TransactionType``; the export files such transactions as ``lp``).
@@ -99,44 +98,6 @@ _UNEXPLAINED_SOL_MIN = Decimal("0.000001")
 #: change is the same number seen through a float (17 significant digits).
 _FLOAT_PRECISION = Decimal("1e-15")
 _ZERO = Decimal(0)
-
-
-#: Top-level fields of an enhanced transaction that :func:`extract_trade` reads
-#: (with ``accountData`` and ``events``, trimmed by :func:`slim_transaction`):
-#: those the Helius client decodes.
-_READ_FIELDS = tuple(field for field in EnhancedTransaction.__annotations__ if field not in ("accountData", "events"))
-
-
-def slim_transaction(transaction: Mapping[str, Any], wallet: str) -> dict[str, Any]:
-    """``transaction`` with only what :func:`extract_trade` reads for ``wallet``: the
-    same trade comes of it (a test checks every transaction of the real wallet).
-
-    Dropped: the ``accountData`` entries of accounts that neither changed
-    nor are the wallet (most of a swap's thirty-odd), and, in a transaction
-    not decoded by the Helius client (which skips them,
-    :class:`~walletdoctor.helius.responses.EnhancedTransaction`),
-    ``instructions``, ``description`` and events other than ``swap``. A fetch holds many parsed batches at once, waiting for
-    their turn: this keeps them a fraction of their size.
-    """
-    slim = {key: transaction[key] for key in _READ_FIELDS if key in transaction}
-    account_data = transaction.get("accountData")
-    if isinstance(account_data, list):
-        slim["accountData"] = [
-            entry
-            for entry in account_data
-            if not isinstance(entry, Mapping)
-            or entry.get("nativeBalanceChange")
-            or entry.get("tokenBalanceChanges")
-            or entry.get("account") == wallet
-        ]
-    elif account_data is not None:
-        slim["accountData"] = account_data
-    events = transaction.get("events")
-    if isinstance(events, Mapping) and "swap" in events:
-        slim["events"] = {"swap": events["swap"]}
-    elif events is not None and not isinstance(events, Mapping):
-        slim["events"] = events
-    return slim
 
 
 def extract_trade(transaction: Mapping[str, Any], wallet: str) -> Trade | None:

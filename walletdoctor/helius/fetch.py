@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from walletdoctor.config import HistoryVocabulary
     from walletdoctor.helius.client import HistoryPage
 
-__all__ = ["FetchProgress", "HistoryOrder", "HistorySource", "ListingHook", "Sink", "Slimmer", "TimeWindow", "TransactionFetcher"]
+__all__ = ["FetchProgress", "HistoryOrder", "HistorySource", "ListingHook", "Sink", "TimeWindow", "TransactionFetcher", "TransactionReader"]
 
 
 class HistoryOrder(str, enum.Enum):
@@ -93,12 +93,15 @@ class FetchProgress:
         return None
 
 
-Sink = Callable[[list[dict[str, Any]], FetchProgress], Awaitable[None]]
+#: Awaited with each run of transactions, in history order: enhanced
+#: transactions, or what a :data:`TransactionReader` made of each.
+Sink = Callable[[list[Any], FetchProgress], Awaitable[None]]
 #: Told the block times (unix s) of signatures as they are listed, before
 #: their transactions are parsed (to fetch their prices meanwhile).
 ListingHook = Callable[[list[int]], None]
-#: Keeps of a transaction only what the sink will read, as soon as it is parsed.
-Slimmer = Callable[[dict[str, Any]], dict[str, Any]]
+#: Turns an enhanced transaction, as soon as it is parsed, into what the sink
+#: reads (a trade, say): a fetch waiting for its sink then holds that instead.
+TransactionReader = Callable[[dict[str, Any]], Any]
 
 
 class HistorySource(Protocol):
@@ -137,14 +140,15 @@ class TransactionFetcher(Protocol):
         sink: Sink,
         order: HistoryOrder = HistoryOrder.DESC,
         on_listed: ListingHook | None = None,
-        slim: Slimmer | None = None,
+        read: TransactionReader | None = None,
     ) -> FetchProgress:
         """Walk ``address``'s history in ``order``, awaiting ``sink`` with each
         run of enhanced transactions in that order; return the final progress.
         A strategy that lists signatures before parsing them tells ``on_listed``
-        their block times as it lists them. ``slim``, when given, is applied to
-        each transaction as soon as it is parsed (what the strategy holds
-        while it waits for the sink is then that much smaller).
+        their block times as it lists them. ``read``, when given, is applied to
+        each transaction as soon as it is parsed, and the sink gets what it
+        returns instead (what the strategy holds while it waits for the sink
+        is then that much smaller).
 
         Raises :class:`~walletdoctor.helius.errors.HeliusError` when the
         upstream fails after retries; cancellation stops every request at once.

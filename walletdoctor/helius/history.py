@@ -18,7 +18,15 @@ from typing import Any
 from walletdoctor.config import HistoryVocabulary
 from walletdoctor.helius.client import MAX_HISTORY_PAGE
 from walletdoctor.helius.errors import SearchExhausted
-from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, HistorySource, ListingHook, Sink, Slimmer, TimeWindow
+from walletdoctor.helius.fetch import (
+    FetchProgress,
+    HistoryOrder,
+    HistorySource,
+    ListingHook,
+    Sink,
+    TimeWindow,
+    TransactionReader,
+)
 
 __all__ = ["DEFAULT_MAX_CONTINUATIONS", "HistoryFetcher"]
 
@@ -61,12 +69,12 @@ class HistoryFetcher:
         sink: Sink,
         order: HistoryOrder = HistoryOrder.DESC,
         on_listed: ListingHook | None = None,
-        slim: Slimmer | None = None,
+        read: TransactionReader | None = None,
     ) -> FetchProgress:
         """Fetch ``address``'s history (see :class:`~walletdoctor.helius.fetch.TransactionFetcher`).
 
-        Its pages come parsed: ``on_listed`` is never called, and a page goes
-        to the sink at once, so ``slim`` is not needed either.
+        Its pages come parsed: ``on_listed`` is never called; ``read`` is
+        applied to a page's transactions as it comes.
 
         Oldest first uses Helius' ``sort-order=asc``; with the legacy
         vocabulary, which has none, the history is walked newest first and
@@ -77,18 +85,20 @@ class HistoryFetcher:
             HeliusError: any other upstream failure after retries.
         """
         if order is HistoryOrder.ASC and self._vocabulary is HistoryVocabulary.LEGACY:
-            held: list[dict[str, Any]] = []
+            held: list[Any] = []
 
-            async def hold(transactions: list[dict[str, Any]], progress: FetchProgress) -> None:
+            async def hold(transactions: list[Any], progress: FetchProgress) -> None:
                 held.extend(transactions)
 
-            progress = await self._walk(address, window, hold, oldest_first=False)
+            progress = await self._walk(address, window, hold, read, oldest_first=False)
             if held:
                 await sink(held[::-1], progress)
             return progress
-        return await self._walk(address, window, sink, oldest_first=order is HistoryOrder.ASC)
+        return await self._walk(address, window, sink, read, oldest_first=order is HistoryOrder.ASC)
 
-    async def _walk(self, address: str, window: TimeWindow, sink: Sink, *, oldest_first: bool) -> FetchProgress:
+    async def _walk(
+        self, address: str, window: TimeWindow, sink: Sink, read: TransactionReader | None, *, oldest_first: bool
+    ) -> FetchProgress:
         progress = FetchProgress()
         cursor: str | None = None
         continuations = 0
@@ -129,7 +139,7 @@ class HistoryFetcher:
             progress.transactions_scanned += len(page.transactions)
             progress.oldest_timestamp = page.transactions[-1].get("timestamp", progress.oldest_timestamp)
             if kept:
-                await sink(kept, progress)
+                await sink(kept if read is None else [read(transaction) for transaction in kept], progress)
             if past_window:
                 break
         progress.listing_done = True

@@ -23,7 +23,15 @@ from collections import deque
 from typing import Any
 
 from walletdoctor.helius.client import MAX_PARSE_BATCH, MAX_SIGNATURE_PAGE
-from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, HistorySource, ListingHook, Sink, Slimmer, TimeWindow
+from walletdoctor.helius.fetch import (
+    FetchProgress,
+    HistoryOrder,
+    HistorySource,
+    ListingHook,
+    Sink,
+    TimeWindow,
+    TransactionReader,
+)
 
 __all__ = [
     "DEFAULT_LISTING_LOOKAHEAD",
@@ -46,7 +54,10 @@ DEFAULT_REFETCH_ROUNDS = 3
 
 #: (signatures to parse, signatures they stand for, skipped ones included)
 _Listed = tuple[list[str], int]
-_ParseJob = tuple["asyncio.Task[list[dict[str, Any]]]", int]
+#: A parsed batch: what the sink gets of each transaction found, in
+#: signature order, and the block time (unix s) of the last one.
+_Parsed = tuple[list[Any], int | None]
+_ParseJob = tuple["asyncio.Task[_Parsed]", int]
 
 
 class PipelinedFetcher:
@@ -97,7 +108,7 @@ class PipelinedFetcher:
         sink: Sink,
         order: HistoryOrder = HistoryOrder.DESC,
         on_listed: ListingHook | None = None,
-        slim: Slimmer | None = None,
+        read: TransactionReader | None = None,
     ) -> FetchProgress:
         """Fetch ``address``'s history (see :class:`~walletdoctor.helius.fetch.TransactionFetcher`).
 
@@ -114,18 +125,18 @@ class PipelinedFetcher:
             async with asyncio.TaskGroup() as group:
                 pace = _Pace(self._window, self._parsed_ahead)
                 group.create_task(self._list(address, window, listed, progress, order, on_listed, pace))
-                launched: deque[asyncio.Task[list[dict[str, Any]]]] = deque()
+                launched: deque[asyncio.Task[_Parsed]] = deque()
                 taken = asyncio.Event()
-                group.create_task(self._launch(listed, jobs, progress, group, launched, taken, slim, pace))
+                group.create_task(self._launch(listed, jobs, progress, group, launched, taken, read, pace))
                 loop = asyncio.get_running_loop()
                 while (job := await jobs.get()) is not None:
                     task, covered = job
-                    transactions = await task
+                    transactions, oldest_timestamp = await task
                     launched.popleft()
                     taken.set()
                     progress.transactions_scanned += covered
-                    if transactions:
-                        progress.oldest_timestamp = transactions[-1].get("timestamp", progress.oldest_timestamp)
+                    if oldest_timestamp is not None:
+                        progress.oldest_timestamp = oldest_timestamp
                     started = loop.time()
                     await sink(transactions, progress)
                     pace.sink_s.add(loop.time() - started)
@@ -200,9 +211,9 @@ class PipelinedFetcher:
         jobs: asyncio.Queue[_ParseJob | None],
         progress: FetchProgress,
         group: asyncio.TaskGroup,
-        launched: deque[asyncio.Task[list[dict[str, Any]]]],
+        launched: deque[asyncio.Task[_Parsed]],
         taken: asyncio.Event,
-        slim: Slimmer | None,
+        read: TransactionReader | None,
         pace: _Pace,
     ) -> None:
         """Start a parse request per listed batch, while fewer than the pace allows
@@ -213,15 +224,15 @@ class PipelinedFetcher:
                 taken.clear()
                 await taken.wait()
             signatures, covered = item
-            task = group.create_task(self._parse(signatures, progress, slim, pace))
+            task = group.create_task(self._parse(signatures, progress, read, pace))
             launched.append(task)
             await jobs.put((task, covered))
         await jobs.put(None)
 
     async def _parse(
-        self, signatures: list[str], progress: FetchProgress, slim: Slimmer | None, pace: _Pace
-    ) -> list[dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
+        self, signatures: list[str], progress: FetchProgress, read: TransactionReader | None, pace: _Pace
+    ) -> _Parsed:
+        found: dict[str, tuple[Any, Any]] = {}
         wanted = set(signatures)
         missing = signatures
         for _ in range(1 + self._refetch_rounds):
@@ -233,12 +244,17 @@ class PipelinedFetcher:
             for transaction in answer:
                 signature = transaction.get("signature")
                 if signature in wanted:
-                    found[signature] = transaction if slim is None else slim(transaction)
+                    found[signature] = (
+                        transaction if read is None else read(transaction),
+                        transaction.get("timestamp"),
+                    )
             missing = [s for s in signatures if s not in found]
         if missing:
             progress.transactions_missing += len(missing)
             log.warning("Helius returned no transaction for %d signatures after retries", len(missing))
-        return [found[s] for s in signatures if s in found]
+        kept = [found[s] for s in signatures if s in found]
+        oldest = kept[-1][1] if kept else None
+        return [item for item, _ in kept], oldest if isinstance(oldest, int) else None
 
 
 class _Average:
