@@ -99,14 +99,13 @@ class Settings(BaseSettings):
     history_max_continuations: int = Field(default=20, ge=0)
     #: Parse batches (100 signatures each) in flight or waiting per stream.
     #: Keeping the rate limit busy takes rps x latency in flight (50/s x 0.6 s
-    #: = 30). A larger window lets a stream's whole first second of requests
-    #: leave before the first answer (the real wallet's history came about
-    #: 0.15 s sooner at 64), but a fast upstream then delivers that many
-    #: answers at once, and a 200k-transaction wallet's peak memory grew by
-    #: 71-82 MB instead of 46-49 MB (bench big-wallet). A stream whose client
-    #: reads slowly holds at most this many parsed batches (about 3 MB per 10
-    #: batches of real transactions).
-    parse_window: int = Field(default=32, ge=1)
+    #: = 30); 64 lets a stream's whole first second of requests leave before
+    #: the first answer (the real wallet's history, cold: 2.82 s at 32, 2.64-
+    #: 2.69 s at 64; bench whole-wallet). A stream holds its parsed batches as
+    #: trades (about 64 kB per batch of real transactions, against 1 MB
+    #: decoded), so a fast upstream that answers a whole window at once costs
+    #: little: a 200k-transaction wallet's peak memory grew by 21-26 MB.
+    parse_window: int = Field(default=64, ge=1)
 
     #: Birdeye, for historical USD prices; unset means the embedded
     #: emulator's ``/birdeye`` (recorded prices of the real wallet).

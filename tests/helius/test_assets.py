@@ -181,3 +181,28 @@ async def test_closing_cancels_the_look_ups_in_flight(client: HeliusClient, emul
     assert await asyncio.wait_for(asking, 1.0) == {LUB: None}
     assert await asyncio.wait_for(queued, 1.0) == {UNKNOWN: None}
     assert das_requests(emulator) <= 1
+
+
+async def test_hurry_sends_what_is_queued_without_waiting_for_the_look_up_in_flight(
+    client: HeliusClient, emulator: Emulator
+) -> None:
+    """A stream whose history is fetched: its last runs' mints wait for one round trip, not two."""
+    history = load_recorded_wallet()
+    mints = sorted({m for i in range(100) for m in _mints_of(history.transaction(i))})
+    emulator.settings.update({"das_latency_s": 0.3})
+    directory = TokenDirectory(client)
+    loop = asyncio.get_running_loop()
+    busy = asyncio.create_task(directory.symbols(mints[:1]))
+    await asyncio.sleep(0.05)  # the process's one look-up is in flight
+    started = loop.time()
+    last = asyncio.create_task(directory.symbols(mints[1:3]))
+    await asyncio.sleep(0)  # queued behind the look-up in flight: alone, it would end at 0.55 s
+    directory.hurry()
+    named = await last
+    assert loop.time() - started < 0.5, "it did not wait for the look-up in flight"
+    assert set(named) == set(mints[1:3])
+    await busy
+    assert das_requests(emulator) == 2
+    directory.hurry()  # nothing queued: nothing sent
+    await asyncio.sleep(0.05)
+    assert das_requests(emulator) == 2

@@ -12,7 +12,8 @@ that a parse request would otherwise have: a request per run of
 transactions cost the real wallet 73 of them, four in flight 29, one in
 flight 8 to 13. A stream's first batch does not wait for that queue: its
 look-ups are sent at once (``urgent``), and the window's reserved places
-(:class:`~walletdoctor.rate.RequestRate`) let them go at once too.
+(:class:`~walletdoctor.rate.RequestRate`) let them go at once too; nor do
+its last runs, once its history is fetched (:meth:`TokenDirectory.hurry`).
 
 Where DAS knows no symbol, the wire form names the token by its whole mint
 (DESIGN section 1, ``token_in``/``token_out``: "symbols where known, else
@@ -128,12 +129,19 @@ class TokenDirectory:
             else:
                 waiting[mint] = self._in_flight[mint] = loop.create_future()
                 self._queued.append(mint)
-        if urgent and self._queued and not self._closed:
-            self._start_sender()
+        if urgent:
+            self.hurry()
         self._send_queued()
         for mint, future in waiting.items():
             result[mint] = await asyncio.shield(future)
         return result
+
+    def hurry(self) -> None:
+        """Send the queued mints at once, past :data:`MAX_LOOKUPS_IN_FLIGHT`: for a
+        stream whose history is fetched, whose last runs would otherwise wait for
+        the look-up in flight and then for their own (two round trips, not one)."""
+        if self._queued and not self._closed:
+            self._start_sender()
 
     def _send_queued(self) -> None:
         """Start look-ups of the queued mints, up to 1,000 a request and

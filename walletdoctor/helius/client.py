@@ -49,7 +49,6 @@ from walletdoctor.helius.responses import (
     transaction_list,
 )
 from walletdoctor.rate import HIGH_PRIORITY, NORMAL_PRIORITY, RequestRate
-from walletdoctor.turns import CpuTurns
 
 __all__ = [
     "MAX_ASSET_BATCH",
@@ -106,9 +105,8 @@ def create_client_session(connections: int) -> aiohttp.ClientSession:
 
 #: One place in this many of the Enhanced API's window is kept for DAS.
 ENHANCED_RESERVE_SHARE = 10
-#: Endpoints that answer with enhanced transactions (up to 100, about 500 kB):
-#: decoded into :class:`~walletdoctor.helius.responses.EnhancedTransaction`,
-#: in turns (walletdoctor.turns), as they take long enough to delay the rest.
+#: Endpoints that answer with enhanced transactions (up to 100, about 500 kB),
+#: decoded into :class:`~walletdoctor.helius.responses.EnhancedTransaction`.
 _TRANSACTION_ANSWERS = frozenset({"enhanced_parse", "enhanced_history"})
 
 
@@ -173,7 +171,6 @@ class HeliusClient:
         self._on_response = on_response
         self._breaker = breaker
         self._rpc_ids = itertools.count(1)
-        self._turns = CpuTurns()
 
     @classmethod
     def from_settings(
@@ -383,10 +380,8 @@ class HeliusClient:
             raise UpstreamUnavailable(f"connection failed ({type(exc).__name__})", endpoint=endpoint) from exc
         if self._on_response is not None:
             self._on_response(endpoint, status)
-        if endpoint not in _TRANSACTION_ANSWERS:
-            return interpret_response(endpoint, status, raw, retry_after, accept_search_hint)
-        async with self._turns.turn():
-            return interpret_response(endpoint, status, raw, retry_after, accept_search_hint, decode_transactions)
+        decode = decode_transactions if endpoint in _TRANSACTION_ANSWERS else orjson.loads
+        return interpret_response(endpoint, status, raw, retry_after, accept_search_hint, decode)
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

@@ -43,7 +43,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PARSE_WINDOW = 32
+#: Parse batches in flight or waiting for the sink (``PARSE_WINDOW``, see ``walletdoctor.config``).
+DEFAULT_PARSE_WINDOW = 64
 #: Parse requests in flight (or parsed, waiting for the sink) at the least;
 #: more only as the upstream's latency needs (see :class:`_Pace`).
 DEFAULT_PARSED_AHEAD = 4

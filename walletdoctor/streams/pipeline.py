@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 #: Runs of transactions whose symbol and price look-ups may be in flight at
 #: once: as many as the parse window, so that a look-up round trip never
 #: holds up the fetch.
-NAMING_LOOKAHEAD = 32
+NAMING_LOOKAHEAD = 64
 
 _Symbols = dict[str, str | None]
 
@@ -177,6 +177,8 @@ class TradePipeline:
                     # hundredth of the memory (a parsed transaction is about 10 kB).
                     read=functools.partial(_read_transaction, wallet=params.wallet),
                 )
+                # The last runs' symbols go now, not after the look-up in flight.
+                self._tokens.hurry()
                 await self._stage.put(None)
         except BaseExceptionGroup as failure:
             raise _first_error(failure) from None
@@ -199,16 +201,15 @@ class TradePipeline:
                 anchor = self._anchor_slot
                 transactions = [t for t in transactions if t.slot is None or t.slot <= anchor]
         trades = [t.trade for t in transactions if t.trade is not None]
-        # Trades of the first batch: its symbols are looked up at once.
-        urgent = self._found < self._params.batch_size
+        # The run that fills the first batch sends the symbols of every run
+        # before it that are still queued, with its own, at once: one DAS
+        # request where one per run spent places of the Enhanced API's window
+        # (shared with the parse requests) that the first second needs.
+        urgent = self._found < self._params.batch_size <= self._found + len(trades)
         self._found += len(trades)
         lookup = asyncio.ensure_future(self._look_up(trades, urgent=urgent))
         self._lookups.add(lookup)
         lookup.add_done_callback(self._lookups.discard)
-        # One run per loop iteration: its look-ups leave before the next run is
-        # handed over, not once every run already fetched is (measured: 35 ms
-        # later for the last of ten runs).
-        await asyncio.sleep(0)
         # Waits while NAMING_LOOKAHEAD runs are staged: the fetch waits for the publisher.
         await self._stage.put((lookup, self._progress(progress)))
 
