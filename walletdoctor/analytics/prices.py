@@ -183,7 +183,8 @@ class BirdeyePrices:
     prefetched ones and into the places of each second kept for such
     requests (:data:`~walletdoctor.birdeye.client.ASK_RESERVE_SHARE`); a
     prefetch never takes those, so a stream's first token prices do not
-    wait for the SOL prices of trades further down its history.
+    wait for the SOL prices of trades further down its history. An ask whose
+    window is already being prefetched shares that fetch, at its priority.
 
     Answers that come back cut at 1,000 items before the window's end
     (Birdeye documents the cap, not the one point per interval it gives) are

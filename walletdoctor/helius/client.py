@@ -225,9 +225,10 @@ class HeliusClient:
         """``POST /v0/transactions``: enhanced transactions of up to 100 signatures.
 
         Each with the fields of :class:`~walletdoctor.helius.responses.EnhancedTransaction`
-        (the others are skipped while decoding). Helius may leave some out (FACTS 1.3, incomplete answers under internal
-        timeouts); the caller re-asks for what is missing. Items are returned in
-        the order Helius sent them. Raises ``ValueError`` for more than 100.
+        (the others are skipped while decoding). Helius may leave some out
+        (FACTS 1.3, incomplete answers under internal timeouts); the caller
+        re-asks for what is missing. Items are returned in the order Helius
+        sent them. Raises ``ValueError`` for more than 100.
         """
         if len(signatures) > MAX_PARSE_BATCH:
             raise ValueError(f"at most {MAX_PARSE_BATCH} signatures per parse request")
@@ -250,7 +251,8 @@ class HeliusClient:
         oldest_first: bool = False,
         transaction_type: str | None = None,
     ) -> HistoryPage:
-        """``GET /v0/addresses/{address}/transactions``: one page of the history.
+        """``GET /v0/addresses/{address}/transactions``: one page of the history, its
+        transactions with the fields of :class:`~walletdoctor.helius.responses.EnhancedTransaction`.
 
         Newest first, ``cursor`` is sent as ``before-signature`` or, with the
         legacy vocabulary, ``before`` (FACTS 1.2). Oldest first
