@@ -2,10 +2,13 @@
 
 Run: ``python -m bench.shared_fetch [--streams 200] [--transactions 20000] [--reps 3]``
 
-Each repetition builds a fresh app in this process over an in-process
-emulator (20 ms enhanced, 10 ms RPC latency, no rate limit, no upstream
-cache) serving a synthetic wallet, and runs two rounds of concurrent
-streams of that wallet, which share one fetch:
+Each repetition starts ``walletdoctor serve`` and ``walletdoctor emulator``
+in processes of their own, pinned to a core each as in the other
+scenarios (20 ms enhanced, 10 ms RPC latency, no rate limit, no upstream
+cache, a synthetic wallet), and runs two rounds of concurrent streams of
+that wallet from this process, which share one fetch: the first stream
+starts it, the others join it while it runs (as in
+``tests/streams/test_shared_fetch_functional.py``):
 
 - *baseline*: ``streams`` readers that read as fast as they can;
 - *with a slow reader*: ``streams - 1`` such readers plus one that reads
@@ -13,9 +16,13 @@ streams of that wallet, which share one fetch:
 
 The two rounds alternate which goes first from one repetition to the next.
 
-Prints, per round, the upstream parse requests (one fetch either way) and
+Prints, per round, the upstream parse requests (one fetch: about 200) and
 the time until the last and the median fast reader completed, and the
 ratio of the slow round to the baseline (the issue's bound: at most 1.10).
+The clients used to share this process with an in-process server, and
+every round then made three fetches (594 parse requests); likely, though
+not verified, the late streams found the feed past its first events (its
+4 MiB buffer) and started fetches of their own.
 """
 
 from __future__ import annotations
@@ -25,20 +32,17 @@ import asyncio
 import hashlib
 import socket
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import aiohttp
 import base58
 import uvloop
-from aiohttp.test_utils import TestServer
 
-from walletdoctor.app import create_app
-from walletdoctor.appkeys import UpstreamEndpoints
-from walletdoctor.config import Settings
-from walletdoctor.helius.emulator.app import EMULATOR_SETTINGS, EMULATOR_STATS
-from walletdoctor.helius.emulator.server import start_emulator
-from walletdoctor.helius.emulator.settings import EmulatorSettings, Endpoint
-from walletdoctor.server import freeze_startup_objects, tune_collector
+from bench.processes import ProcessKeeper
+from bench.servers import Launcher
+from bench.upstream import INSTANT, Emulator
 
 __all__ = ["main"]
 
@@ -47,11 +51,12 @@ WALLET = base58.b58encode(hashlib.sha256(b"bench-shared-fetch").digest()).decode
 SLOW_BYTES_PER_S = 1024
 
 
-async def _fast(session: aiohttp.ClientSession, url: str, started: float) -> float:
+async def _fast(session: aiohttp.ClientSession, url: str, started: float, receiving: asyncio.Event) -> float:
     async with session.get(url) as response:
         window = b""
         completed = False
         async for chunk in response.content.iter_any():
+            receiving.set()
             window = window[-32:] + chunk
             completed = completed or b"event: complete" in window
     if not completed:
@@ -83,47 +88,55 @@ async def _slow(host: str, port: int, path: str, stop: asyncio.Event) -> int:
     return read
 
 
-async def _round(base: str, stats: object, streams: int, *, slow: bool) -> dict[str, float]:
+async def _round(base: str, emulator: Emulator, streams: int, *, slow: bool) -> dict[str, float]:
     url = f"{base}/v4/wallet/{WALLET}/stream"
     host, port = base.removeprefix("http://").split(":")
     stop = asyncio.Event()
-    stats.reset()  # type: ignore[attr-defined]
+    emulator.reset_stats()
     started = time.monotonic()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=600)) as session:
+        # As in tests/streams/test_shared_fetch_functional.py: the first stream
+        # starts the fetch, the others join it while it runs.
+        receiving = asyncio.Event()
+        first = asyncio.create_task(_fast(session, url, started, receiving))
+        await receiving.wait()
         slow_task = asyncio.create_task(_slow(host, int(port), f"/v4/wallet/{WALLET}/stream", stop)) if slow else None
-        fast = await asyncio.gather(*(_fast(session, url, started) for _ in range(streams - (1 if slow else 0))))
+        others = (_fast(session, url, started, asyncio.Event()) for _ in range(streams - (2 if slow else 1)))
+        fast = await asyncio.gather(first, *others)
         stop.set()
         slow_read = await slow_task if slow_task is not None else 0
-    parse = stats.endpoints[Endpoint.ENHANCED_PARSE].requests  # type: ignore[attr-defined]
+    parse = emulator.requests_by_endpoint()["enhanced_parse"]
     return {"last_s": max(fast), "median_s": statistics.median(fast), "parse_requests": parse, "slow_bytes": slow_read}
 
 
 async def _repetition(streams: int, transactions: int, *, first_slow: bool) -> tuple[dict[str, float], dict[str, float]]:
-    emulator_settings = EmulatorSettings.instant()
-    async with start_emulator(emulator_settings) as (url, emulator_app):
-        emulator_app[EMULATOR_SETTINGS].update(
-            {"synthetic_wallets": {WALLET: transactions}, "enhanced_latency_s": 0.02, "rpc_latency_s": 0.01}
-        )
-        settings = Settings(
-            _env_file=None, upstream_cache_ttl_s=0, rate_limit_per_minute=1_000_000, max_streams_per_key=100_000
-        )
-        upstream = UpstreamEndpoints(api_url=url, rpc_url=url, api_key="bench", embedded=True)
-        app = create_app(settings, upstream=upstream)
-        app.on_startup.append(freeze_startup_objects)  # as `walletdoctor serve` does
-        server = TestServer(app)
-        await server.start_server()
+    with tempfile.TemporaryDirectory(prefix="wd-shared-fetch-") as scratch:
+        keeper = ProcessKeeper(Path(scratch) / "logs")
         try:
-            base = str(server.make_url("")).rstrip("/")
-            stats = emulator_app[EMULATOR_STATS]
+            launcher = Launcher(keeper, Path(scratch) / "work")
+            emulator = Emulator.start(keeper, launcher.base_env(), synthetic={WALLET: transactions})
+            emulator.configure(**{**INSTANT, "enhanced_latency_s": 0.02, "rpc_latency_s": 0.01})
+            env = {
+                "ENV": "development",
+                "LOG_LEVEL": "WARNING",
+                "HELIUS_API_KEY": "bench-helius-key",
+                "HELIUS_API_URL": emulator.url,
+                "HELIUS_RPC_URL": emulator.url,
+                "UPSTREAM_CACHE_TTL_S": "0",
+                "RATE_LIMIT_PER_MINUTE": "1000000000",
+                "MAX_STREAMS_PER_KEY": "1000000",
+            }
+            server = launcher.start("walletdoctor", heartbeat_s=10.0, capacity=streams, walletdoctor_env=env)
+            base = server.url
             # Alternate the order so that neither round always runs on a warmer process.
             if first_slow:
-                with_slow = await _round(base, stats, streams, slow=True)
-                baseline = await _round(base, stats, streams, slow=False)
+                with_slow = await _round(base, emulator, streams, slow=True)
+                baseline = await _round(base, emulator, streams, slow=False)
             else:
-                baseline = await _round(base, stats, streams, slow=False)
-                with_slow = await _round(base, stats, streams, slow=True)
+                baseline = await _round(base, emulator, streams, slow=False)
+                with_slow = await _round(base, emulator, streams, slow=True)
         finally:
-            await server.close()
+            keeper.close()
     return baseline, with_slow
 
 
@@ -149,7 +162,6 @@ def main() -> None:
     parser.add_argument("--transactions", type=int, default=20_000)
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args()
-    tune_collector()
     uvloop.run(_main(args.streams, args.transactions, args.reps))
 
 
