@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from decimal import Decimal
 
 from hypothesis import given, settings
@@ -105,10 +104,10 @@ async def test_a_batch_costs_one_round_trip_and_each_look_up_once() -> None:
     prices = FakePrices({NATIVE_SOL_MINT: SOL_USD, MEME: Decimal(1), OTHER: Decimal(2)}, delay_s=0.1)
     trades = [trade(NATIVE_SOL_MINT, "1", MEME, "5", timestamp=1_750_000_000 + k % 40) for k in range(100)]
     trades += [trade(MEME, "1", OTHER, "2", timestamp=1_750_000_000 + k) for k in range(20)]
-    started = time.monotonic()
     valued = await value_trades(trades, prices)
-    assert time.monotonic() - started < 0.25  # one 0.1 s round trip, not one per trade
     assert len(prices.asked) == len(set(prices.asked)) == 40 + 20 * 2
+    # Every look-up was in flight at once: one round trip, not one per trade.
+    # (A wall-clock bound here failed on a busy CI machine: 0.33 s for 0.1 s.)
     assert prices.most_in_flight == len(prices.asked)
     assert all(t.value_usd is not None for t in valued)
 
