@@ -52,22 +52,6 @@ class Bench:
     say: Callable[[str], None] = print
     notes: list[str] = field(default_factory=list)
 
-    def walletdoctor_env(self, **settings: Any) -> dict[str, str]:
-        """``walletdoctor serve``'s environment: upstream = the emulator, limits lifted, plus ``settings``."""
-        assert self.emulator is not None, "WalletDoctor runs need the emulator"
-        url = self.emulator.url
-        env = {
-            "ENV": "development",
-            "LOG_LEVEL": "WARNING",
-            "HELIUS_API_KEY": "bench-helius-key",
-            "HELIUS_API_URL": url,
-            "HELIUS_RPC_URL": url,
-            "RATE_LIMIT_PER_MINUTE": "1000000000",
-            "MAX_STREAMS_PER_KEY": "1000000",
-        }
-        env.update({name.upper(): str(value) for name, value in settings.items()})
-        return env
-
     def start(
         self, name: str, *, capacity: int, setup: str = "quiet", command: list[str] | None = None, **settings: Any
     ) -> RunningServer:
@@ -86,7 +70,7 @@ class Bench:
             elif setup == "unthrottled":
                 self.emulator.configure(**INSTANT)
                 settings = {"helius_rps": 1_000_000, "helius_rpc_rps": 1_000_000} | settings
-            env = self.walletdoctor_env(**settings)
+            env = self.emulator.walletdoctor_env(**settings)
         return self.launcher.start(
             name, heartbeat_s=self.preset.heartbeat_s, capacity=capacity, walletdoctor_env=env,
             walletdoctor_command=command,

@@ -6,9 +6,7 @@ Each repetition starts ``walletdoctor serve`` and ``walletdoctor emulator``
 in processes of their own, pinned to a core each as in the other
 scenarios (20 ms enhanced, 10 ms RPC latency, no rate limit, no upstream
 cache, a synthetic wallet), and runs two rounds of concurrent streams of
-that wallet from this process, which share one fetch: the first stream
-starts it, the others join it while it runs (as in
-``tests/streams/test_shared_fetch_functional.py``):
+that wallet from this process, all opened at once, which share one fetch:
 
 - *baseline*: ``streams`` readers that read as fast as they can;
 - *with a slow reader*: ``streams - 1`` such readers plus one that reads
@@ -19,10 +17,11 @@ The two rounds alternate which goes first from one repetition to the next.
 Prints, per round, the upstream parse requests (one fetch: about 200) and
 the time until the last and the median fast reader completed, and the
 ratio of the slow round to the baseline (the issue's bound: at most 1.10).
-The clients used to share this process with an in-process server, and
-every round then made three fetches (594 parse requests); likely, though
-not verified, the late streams found the feed past its first events (its
-4 MiB buffer) and started fetches of their own.
+A stream that arrives once its feed is past its first events (a feed
+keeps 4 MiB) starts a fetch of its own, and the round then measures two
+fetches, not a slow reader: with the clients in the server's process every
+round made three fetches (594 parse requests), and opening the first
+stream before the others once gave a round two (396).
 """
 
 from __future__ import annotations
@@ -51,12 +50,11 @@ WALLET = base58.b58encode(hashlib.sha256(b"bench-shared-fetch").digest()).decode
 SLOW_BYTES_PER_S = 1024
 
 
-async def _fast(session: aiohttp.ClientSession, url: str, started: float, receiving: asyncio.Event) -> float:
+async def _fast(session: aiohttp.ClientSession, url: str, started: float) -> float:
     async with session.get(url) as response:
         window = b""
         completed = False
         async for chunk in response.content.iter_any():
-            receiving.set()
             window = window[-32:] + chunk
             completed = completed or b"event: complete" in window
     if not completed:
@@ -95,14 +93,8 @@ async def _round(base: str, emulator: Emulator, streams: int, *, slow: bool) -> 
     emulator.reset_stats()
     started = time.monotonic()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=600)) as session:
-        # As in tests/streams/test_shared_fetch_functional.py: the first stream
-        # starts the fetch, the others join it while it runs.
-        receiving = asyncio.Event()
-        first = asyncio.create_task(_fast(session, url, started, receiving))
-        await receiving.wait()
         slow_task = asyncio.create_task(_slow(host, int(port), f"/v4/wallet/{WALLET}/stream", stop)) if slow else None
-        others = (_fast(session, url, started, asyncio.Event()) for _ in range(streams - (2 if slow else 1)))
-        fast = await asyncio.gather(first, *others)
+        fast = await asyncio.gather(*(_fast(session, url, started) for _ in range(streams - (1 if slow else 0))))
         stop.set()
         slow_read = await slow_task if slow_task is not None else 0
     parse = emulator.requests_by_endpoint()["enhanced_parse"]
@@ -115,17 +107,8 @@ async def _repetition(streams: int, transactions: int, *, first_slow: bool) -> t
         try:
             launcher = Launcher(keeper, Path(scratch) / "work")
             emulator = Emulator.start(keeper, launcher.base_env(), synthetic={WALLET: transactions})
-            emulator.configure(**{**INSTANT, "enhanced_latency_s": 0.02, "rpc_latency_s": 0.01})
-            env = {
-                "ENV": "development",
-                "LOG_LEVEL": "WARNING",
-                "HELIUS_API_KEY": "bench-helius-key",
-                "HELIUS_API_URL": emulator.url,
-                "HELIUS_RPC_URL": emulator.url,
-                "UPSTREAM_CACHE_TTL_S": "0",
-                "RATE_LIMIT_PER_MINUTE": "1000000000",
-                "MAX_STREAMS_PER_KEY": "1000000",
-            }
+            emulator.configure(**(INSTANT | {"enhanced_latency_s": 0.02, "rpc_latency_s": 0.01}))
+            env = emulator.walletdoctor_env(upstream_cache_ttl_s=0)
             server = launcher.start("walletdoctor", heartbeat_s=10.0, capacity=streams, walletdoctor_env=env)
             base = server.url
             # Alternate the order so that neither round always runs on a warmer process.

@@ -102,6 +102,21 @@ class Emulator:
         wait_until_ready(f"{url}/_emulator/settings", 60.0, alive=process.alive)
         return cls(process, url)
 
+    def walletdoctor_env(self, **settings: Any) -> dict[str, str]:
+        """``walletdoctor serve``'s environment: upstream = this emulator, limits lifted,
+        plus ``settings`` (names as in ``walletdoctor.config``, upper-cased)."""
+        env = {
+            "ENV": "development",
+            "LOG_LEVEL": "WARNING",
+            "HELIUS_API_KEY": "bench-helius-key",
+            "HELIUS_API_URL": self.url,
+            "HELIUS_RPC_URL": self.url,
+            "RATE_LIMIT_PER_MINUTE": "1000000000",
+            "MAX_STREAMS_PER_KEY": "1000000",
+        }
+        env.update({name.upper(): str(value) for name, value in settings.items()})
+        return env
+
     def configure(self, **changes: Any) -> dict[str, Any]:
         """``PATCH /_emulator/settings``; returns the settings now in force."""
         result: dict[str, Any] = request_json(f"{self.url}/_emulator/settings", method="PATCH", body=changes)

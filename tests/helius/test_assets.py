@@ -107,19 +107,33 @@ async def test_mints_asked_for_while_a_look_up_is_in_flight_go_together_in_the_n
     assert das_requests(emulator) == MAX_LOOKUPS_IN_FLIGHT + 1 < len(mints) - 1
 
 
-async def test_urgent_mints_go_at_once_past_the_limit(client: HeliusClient, emulator: Emulator) -> None:
-    """A stream's first trades do not wait for another stream's look-up to end."""
+@pytest.mark.parametrize("how", ["urgent", "hurry"])
+async def test_urgent_or_hurried_mints_go_beside_the_look_up_in_flight(
+    client: HeliusClient, emulator: Emulator, how: str
+) -> None:
+    """``urgent``: a stream's first trades do not wait for another stream's look-up to
+    end. ``hurry``: once a stream's history is fetched, its last runs' mints wait for one
+    round trip, not two."""
     history = load_recorded_wallet()
     mints = sorted({m for i in range(100) for m in _mints_of(history.transaction(i))})
     emulator.settings.update({"das_latency_s": 0.3})
     directory = TokenDirectory(client)
     busy = asyncio.create_task(directory.symbols(mints[:1]))
     await asyncio.sleep(0.05)  # the process's one look-up is in flight
-    urgent = await directory.symbols(mints[1:3], urgent=True)
-    assert set(urgent) == set(mints[1:3])
+    if how == "urgent":
+        named = await directory.symbols(mints[1:3], urgent=True)
+    else:
+        last = asyncio.create_task(directory.symbols(mints[1:3]))
+        await asyncio.sleep(0)  # queued behind the look-up in flight
+        directory.hurry()
+        named = await last
+    assert set(named) == set(mints[1:3])
     await busy
     assert das_requests(emulator) == 2
     assert emulator.stats.endpoints[Endpoint.RPC_ASSETS].max_in_flight == 2, "it went beside the look-up in flight"
+    directory.hurry()  # nothing queued: nothing sent
+    await asyncio.sleep(0.05)
+    assert das_requests(emulator) == 2
 
 
 def _mints_of(transaction: dict[str, Any]) -> set[str]:
@@ -179,26 +193,3 @@ async def test_closing_cancels_the_look_ups_in_flight(client: HeliusClient, emul
     assert await asyncio.wait_for(asking, 1.0) == {LUB: None}
     assert await asyncio.wait_for(queued, 1.0) == {UNKNOWN: None}
     assert das_requests(emulator) <= 1
-
-
-async def test_hurry_sends_what_is_queued_without_waiting_for_the_look_up_in_flight(
-    client: HeliusClient, emulator: Emulator
-) -> None:
-    """A stream whose history is fetched: its last runs' mints wait for one round trip, not two."""
-    history = load_recorded_wallet()
-    mints = sorted({m for i in range(100) for m in _mints_of(history.transaction(i))})
-    emulator.settings.update({"das_latency_s": 0.3})
-    directory = TokenDirectory(client)
-    busy = asyncio.create_task(directory.symbols(mints[:1]))
-    await asyncio.sleep(0.05)  # the process's one look-up is in flight
-    last = asyncio.create_task(directory.symbols(mints[1:3]))
-    await asyncio.sleep(0)  # queued behind the look-up in flight
-    directory.hurry()
-    named = await last
-    assert set(named) == set(mints[1:3])
-    await busy
-    assert das_requests(emulator) == 2
-    assert emulator.stats.endpoints[Endpoint.RPC_ASSETS].max_in_flight == 2, "it went beside the look-up in flight"
-    directory.hurry()  # nothing queued: nothing sent
-    await asyncio.sleep(0.05)
-    assert das_requests(emulator) == 2

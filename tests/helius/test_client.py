@@ -9,8 +9,10 @@ import pytest
 
 from walletdoctor.config import HistoryVocabulary
 from walletdoctor.helius.client import HeliusClient, create_client_session
+from walletdoctor.helius.emulator.recorded import load_recorded_wallet
 from walletdoctor.helius.emulator.settings import Endpoint
 from walletdoctor.helius.errors import InvalidResponse, RateLimited, RequestRejected, UpstreamUnavailable
+from walletdoctor.helius.responses import EnhancedTransaction
 
 from tests.conftest import REAL_WALLET, Emulator
 
@@ -56,6 +58,12 @@ async def test_parse_returns_enhanced_transactions(client: HeliusClient, emulato
     transactions = await client.parse_transactions([item["signature"] for item in page])
     assert [t["signature"] for t in transactions] == [item["signature"] for item in page]
     assert {"tokenTransfers", "nativeTransfers", "accountData", "fee", "slot"} <= transactions[0].keys()
+    # Decoded into the fields extraction reads: what it never reads is skipped.
+    assert all(t.keys() <= EnhancedTransaction.__annotations__.keys() for t in transactions)
+    recorded = load_recorded_wallet()
+    assert any("instructions" in recorded.transaction(i) for i in range(len(page))), "the emulator sends them"
+    history = await client.address_transactions(REAL_WALLET)
+    assert history.transactions and all(t.keys() <= EnhancedTransaction.__annotations__.keys() for t in history.transactions)
     with pytest.raises(ValueError):
         await client.parse_transactions(["x"] * 101)
 

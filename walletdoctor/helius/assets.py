@@ -10,10 +10,11 @@ per process, and every mint asked for meanwhile, by any stream, goes in the
 next one. Every DAS request takes a place in the Enhanced API's window
 that a parse request would otherwise have: a request per run of
 transactions cost the real wallet 73 of them, four in flight 29, one in
-flight 8 to 13. A stream's first batch does not wait for that queue: its
-look-ups are sent at once (``urgent``), and the window's reserved places
-(:class:`~walletdoctor.rate.RequestRate`) let them go at once too; nor do
-its last runs, once its history is fetched (:meth:`TokenDirectory.hurry`).
+flight 8 to 13. A stream's first batch does not wait for that queue: the
+run that fills it sends what is queued at once (``urgent``), and the
+window's reserved places (:class:`~walletdoctor.rate.RequestRate`) let it
+go at once too; nor do its last runs, once its history is fetched
+(:meth:`TokenDirectory.hurry`).
 
 Where DAS knows no symbol, the wire form names the token by its whole mint
 (DESIGN section 1, ``token_in``/``token_out``: "symbols where known, else

@@ -105,9 +105,6 @@ def create_client_session(connections: int) -> aiohttp.ClientSession:
 
 #: One place in this many of the Enhanced API's window is kept for DAS.
 ENHANCED_RESERVE_SHARE = 10
-#: Endpoints that answer with enhanced transactions (up to 100, about 500 kB),
-#: decoded into :class:`~walletdoctor.helius.responses.EnhancedTransaction`.
-_TRANSACTION_ANSWERS = frozenset({"enhanced_parse", "enhanced_history"})
 
 
 class HeliusClient:
@@ -238,6 +235,7 @@ class HeliusClient:
             "POST",
             f"{self._api_url}/v0/transactions",
             json_body={"transactions": list(signatures)},
+            decode=decode_transactions,
         )
         return transaction_list(body, "enhanced_parse")
 
@@ -282,6 +280,7 @@ class HeliusClient:
             f"{self._api_url}/v0/addresses/{address}/transactions",
             params=params,
             accept_search_hint=True,
+            decode=decode_transactions,
         )
         if isinstance(body, dict):
             hint = search_hint(body)
@@ -326,6 +325,7 @@ class HeliusClient:
         params: dict[str, str] | None = None,
         json_body: Any = None,
         accept_search_hint: bool = False,
+        decode: Callable[[bytes], Any] = orjson.loads,
         jsonrpc: bool = False,
         priority: int = NORMAL_PRIORITY,
     ) -> Any:
@@ -344,7 +344,7 @@ class HeliusClient:
             async for attempt in retrying:
                 with attempt:
                     await limiter.acquire(priority)
-                    body = await self._attempt(endpoint, method, url, params, json_body, accept_search_hint)
+                    body = await self._attempt(endpoint, method, url, params, json_body, accept_search_hint, decode)
                     return jsonrpc_result(endpoint, body) if jsonrpc else body
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
@@ -356,6 +356,7 @@ class HeliusClient:
         params: dict[str, str] | None,
         json_body: Any,
         accept_search_hint: bool,
+        decode: Callable[[bytes], Any],
     ) -> Any:
         data = None if json_body is None else orjson.dumps(json_body)
         headers = None if data is None else {"Content-Type": "application/json"}
@@ -382,7 +383,6 @@ class HeliusClient:
             raise UpstreamUnavailable(f"connection failed ({type(exc).__name__})", endpoint=endpoint) from exc
         if self._on_response is not None:
             self._on_response(endpoint, status)
-        decode = decode_transactions if endpoint in _TRANSACTION_ANSWERS else orjson.loads
         return interpret_response(endpoint, status, raw, retry_after, accept_search_hint, decode)
 
     def _wait(self, state: RetryCallState) -> float:
