@@ -54,6 +54,28 @@ async def test_a_reader_leaving_frees_the_producer() -> None:
     await asyncio.wait_for(blocked, 1)
 
 
+async def test_when_the_fastest_reader_leaves_the_next_fastest_paces_the_producer() -> None:
+    shared = feed(lookahead=2)
+    fast = Subscription("fast", PARAMS, shared)
+    slow = Subscription("slow", PARAMS, shared)
+    for n in range(2):
+        await shared.append(EventName.PROGRESS, {"n": n})
+    await fast.next()
+    await fast.next()
+    await slow.next()
+    await shared.append(EventName.PROGRESS, {"n": 2})
+    await shared.append(EventName.PROGRESS, {"n": 3})
+    fast.close()
+    blocked = asyncio.create_task(shared.append(EventName.PROGRESS, {"n": 4}))
+    await asyncio.sleep(0.01)
+    assert not blocked.done(), "the slow reader, now the fastest, has three unread events"
+    await slow.next()
+    await asyncio.sleep(0.01)
+    assert not blocked.done(), "two unread"
+    await slow.next()
+    await asyncio.wait_for(blocked, 1)
+
+
 async def test_a_waiting_reader_is_woken_by_the_next_append() -> None:
     shared = feed()
     reader = Subscription("r", PARAMS, shared)

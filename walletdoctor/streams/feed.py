@@ -154,6 +154,9 @@ class Feed:
         self._next_seq = next_seq
         self._bytes = 0
         self._positions: dict[Reader, int] = {}
+        # The fastest reader's position (max of _positions), kept as readers move:
+        # the producer's pacing asks for it at every reader's advance.
+        self._lead: int | None = None
         self._waiting: set[Reader] = set()
         self._room: asyncio.Future[None] | None = None
 
@@ -184,19 +187,28 @@ class Feed:
 
     def attach(self, reader: Reader, position: int) -> None:
         """Count ``reader`` (at ``position``, the last seq it has) for pacing."""
+        previous = self._positions.get(reader)
         self._positions[reader] = position
+        if self._lead is None or position > self._lead:
+            self._lead = position
+        elif previous == self._lead and position < previous:
+            self._lead = max(self._positions.values())
 
     def detach(self, reader: Reader) -> None:
         """Forget ``reader``; the producer no longer waits for it."""
-        self._positions.pop(reader, None)
+        position = self._positions.pop(reader, None)
         self._waiting.discard(reader)
+        if position is not None and position == self._lead:
+            self._lead = max(self._positions.values(), default=None)
         self._maybe_make_room()
 
     def advance(self, reader: Reader, position: int) -> None:
         """``reader`` now has every event up to ``position``."""
         if reader in self._positions:
             self._positions[reader] = position
-            self._maybe_make_room()
+            if self._lead is None or position > self._lead:
+                self._lead = position
+                self._maybe_make_room()
 
     def get(self, seq: int) -> EncodedEvent | None:
         """Event ``seq``, or ``None`` while it has not been appended.
@@ -231,7 +243,7 @@ class Feed:
         """
         if self.final_seq is not None:
             raise RuntimeError("the feed has ended")
-        while self._positions and self._next_seq - 1 - max(self._positions.values()) >= self._lookahead:
+        while self._lead is not None and self._next_seq - 1 - self._lead >= self._lookahead:
             self._room = asyncio.get_running_loop().create_future()
             try:
                 await self._room
@@ -266,5 +278,5 @@ class Feed:
         room = self._room
         if room is None or room.done():
             return
-        if not self._positions or self._next_seq - 1 - max(self._positions.values()) < self._lookahead:
+        if self._lead is None or self._next_seq - 1 - self._lead < self._lookahead:
             room.set_result(None)
