@@ -6,15 +6,16 @@ process and host also shares what DAS answered for a day
 (:data:`SHARED_SYMBOL_TTL_S`): a mint named by one process costs the
 others one Redis ``MGET`` instead of a DAS request. Look-ups are
 coalesced: at most :data:`MAX_LOOKUPS_IN_FLIGHT` DAS requests are in flight
-per process, and every mint asked for meanwhile, by any stream, goes in the
-next one. Every DAS request takes a place in the Enhanced API's window
-that a parse request would otherwise have: a request per run of
-transactions cost the real wallet 73 of them, four in flight 29, one in
-flight 8 to 13. A stream's first batch does not wait for that queue: the
-run that fills it sends what is queued at once (``urgent``), and the
-window's reserved places (:class:`~walletdoctor.rate.RequestRate`) let it
-go at once too; nor do its last runs, once its history is fetched
-(:meth:`TokenDirectory.hurry`).
+per process, at least :data:`LOOKUP_SPACING_S` apart, and every mint asked
+for meanwhile, by any stream, goes in the next one. Every DAS request takes
+a place in the Enhanced API's window that a parse request would otherwise
+have: a request per run of transactions cost the real wallet 73 of them,
+four in flight 29, one in flight 8 to 13, one in flight and 0.5 s apart 5
+(its last parse request left 0.2 s sooner). A stream's first batch does
+not wait for that queue: the run that fills it sends what is queued at
+once (``urgent``), and the window's reserved places
+(:class:`~walletdoctor.rate.RequestRate`) let it go at once too; nor does
+its last run, which the end of the stream waits for.
 
 Where DAS knows no symbol, the wire form names the token by its whole mint
 (DESIGN section 1, ``token_in``/``token_out``: "symbols where known, else
@@ -43,6 +44,9 @@ log = logging.getLogger(__name__)
 DEFAULT_SYMBOL_CACHE_SIZE = 50_000
 #: DAS look-ups in flight at once per process (see the module docstring).
 MAX_LOOKUPS_IN_FLIGHT = 1
+#: Least time between the starts of two look-ups nothing hurries, seconds: the
+#: mints of the runs parsed meanwhile gather into one request.
+LOOKUP_SPACING_S = 0.5
 #: How long a DAS answer stays in the shared cache, seconds (a day): long
 #: enough that a busy fleet asks DAS once per mint and day, short enough
 #: that a token whose metadata DAS lacked is asked again.
@@ -100,6 +104,11 @@ class TokenDirectory:
         self._queued: list[str] = []
         self._senders: set[asyncio.Task[None]] = set()
         self._closed = False
+        #: Loop time before which no look-up starts unless hurried, and the timer for it.
+        self._next_start_at = 0.0
+        self._spacing_timer: asyncio.TimerHandle | None = None
+        #: Callers waiting for each mint queued or in flight.
+        self._callers: dict[str, int] = {}
 
     @classmethod
     def with_redis(cls, client: HeliusClient, redis: aioredis.Redis | None) -> TokenDirectory:
@@ -114,8 +123,10 @@ class TokenDirectory:
         look-ups (:meth:`_send_queued`): one shared-cache read, then one DAS
         request, per 1,000 still unknown, with a few requests in flight at
         most; mints asked for meanwhile, by any stream, go together in the
-        next. ``urgent`` (a stream's first trades wait for these) sends the
-        queue at once, past that limit. Never raises for upstream or cache
+        next, at least :data:`LOOKUP_SPACING_S` after the one before.
+        ``urgent`` (a stream's first trades, or its end, wait for these)
+        sends the queue at once, past both: one round trip, not the look-up
+        in flight's and then their own. Never raises for upstream or cache
         failures.
         """
         result: dict[str, str | None] = {}
@@ -130,19 +141,22 @@ class TokenDirectory:
             else:
                 waiting[mint] = self._in_flight[mint] = loop.create_future()
                 self._queued.append(mint)
-        if urgent:
-            self.hurry()
-        self._send_queued()
-        for mint, future in waiting.items():
-            result[mint] = await asyncio.shield(future)
+        callers = self._callers
+        for mint in waiting:
+            callers[mint] = callers.get(mint, 0) + 1
+        try:
+            if urgent and self._queued and not self._closed:
+                self._start_sender()
+            self._send_queued()
+            for mint, future in waiting.items():
+                result[mint] = await asyncio.shield(future)
+        finally:
+            for mint in waiting:
+                if (left := callers[mint] - 1) > 0:
+                    callers[mint] = left
+                else:
+                    del callers[mint]
         return result
-
-    def hurry(self) -> None:
-        """Send the queued mints at once, past :data:`MAX_LOOKUPS_IN_FLIGHT`: for a
-        stream whose history is fetched, whose last runs would otherwise wait for
-        the look-up in flight and then for their own (two round trips, not one)."""
-        if self._queued and not self._closed:
-            self._start_sender()
 
     def _send_queued(self) -> None:
         """Start look-ups of the queued mints, up to 1,000 a request and
@@ -150,14 +164,23 @@ class TokenDirectory:
 
         Look-ups run in tasks of their own, shared by every caller: a caller
         that is cancelled stops waiting, and the look-up goes on for the others.
+        A look-up starts :data:`LOOKUP_SPACING_S` after the one before at the
+        earliest.
         """
+        loop = asyncio.get_running_loop()
         while self._queued and len(self._senders) < MAX_LOOKUPS_IN_FLIGHT and not self._closed:
+            if loop.time() < self._next_start_at:
+                if self._spacing_timer is None:
+                    self._spacing_timer = loop.call_at(self._next_start_at, self._spaced)
+                return
             self._start_sender()
 
     async def aclose(self) -> None:
         """Cancel the look-ups in flight and wait for them: called before the
         process's HTTP session closes, so that none of them is left to use it."""
         self._closed = True
+        if self._spacing_timer is not None:
+            self._spacing_timer.cancel()
         while self._senders:  # each that ends would otherwise start the next
             senders = list(self._senders)
             for sender in senders:
@@ -169,10 +192,25 @@ class TokenDirectory:
             if future is not None and not future.done():
                 future.set_result(None)
 
+    def _spaced(self) -> None:
+        self._spacing_timer = None
+        self._send_queued()
+
     def _start_sender(self) -> None:
-        """Start a look-up of the first 1,000 queued mints."""
+        """Start a look-up of the first 1,000 queued mints that a caller still waits for."""
+        # A stream that ended (its client left) while its mints were queued no
+        # longer waits for them: they are not sent on its behalf.
+        unwanted = [mint for mint in self._queued if mint not in self._callers]
+        for mint in unwanted:
+            self._in_flight.pop(mint).cancel()
+        if unwanted:
+            self._queued = [mint for mint in self._queued if mint in self._callers]
         batch, self._queued = self._queued[:MAX_ASSET_BATCH], self._queued[MAX_ASSET_BATCH:]
-        sender = asyncio.get_running_loop().create_task(self._send(batch), name="symbol-lookup")
+        if not batch:
+            return
+        loop = asyncio.get_running_loop()
+        self._next_start_at = loop.time() + LOOKUP_SPACING_S
+        sender = loop.create_task(self._send(batch), name="symbol-lookup")
         self._senders.add(sender)
         sender.add_done_callback(self._sent)
 

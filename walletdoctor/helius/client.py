@@ -103,8 +103,9 @@ def create_client_session(connections: int) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector, json_serialize=lambda o: orjson.dumps(o).decode())
 
 
-#: One place in this many of the Enhanced API's window is kept for DAS.
-ENHANCED_RESERVE_SHARE = 10
+#: One place in this many of the Enhanced API's window is kept for DAS (one at
+#: least, where the window has two or more).
+ENHANCED_RESERVE_SHARE = 25
 
 
 class HeliusClient:
@@ -157,9 +158,11 @@ class HeliusClient:
         self._key_params = {"api-key": api_key}
         # Sliding windows as Helius counts them (walletdoctor.rate): bursts
         # up to the limit, never past it. DAS shares the Enhanced API's
-        # window and goes first, with a tenth of it kept for it: the first
-        # trades wait for symbols.
-        self._enhanced_limit = RequestRate(rps, reserve=int(rps) // ENHANCED_RESERVE_SHARE)
+        # window and goes first, with a few places of it kept for it: the
+        # first trades wait for symbols. Few: the parse requests need the
+        # rest (the real wallet's last one left 0.2 s later with a tenth kept).
+        places = max(1, int(rps))
+        self._enhanced_limit = RequestRate(rps, reserve=min(places - 1, max(1, places // ENHANCED_RESERVE_SHARE)))
         self._rpc_limit = RequestRate(rpc_rps)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._attempts = attempts

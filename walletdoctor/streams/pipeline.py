@@ -177,8 +177,6 @@ class TradePipeline:
                     # (measured: 64 kB per 100 real transactions against 1 MB decoded).
                     read=functools.partial(_read_transaction, wallet=params.wallet),
                 )
-                # The last runs' symbols go now, not after the look-up in flight.
-                self._tokens.hurry()
                 await self._stage.put(None)
         except BaseExceptionGroup as failure:
             raise _first_error(failure) from None
@@ -204,8 +202,10 @@ class TradePipeline:
         # The run that fills the first batch sends the symbols of every run
         # before it that are still queued, with its own, at once: one DAS
         # request where one per run spent places of the Enhanced API's window
-        # (shared with the parse requests) that the first second needs.
-        urgent = self._found < self._params.batch_size <= self._found + len(trades)
+        # (shared with the parse requests) that the first second needs. So
+        # does the last run: the stream's end waits for nothing else.
+        last = progress.listing_done and progress.transactions_scanned >= progress.signatures_listed
+        urgent = last or self._found < self._params.batch_size <= self._found + len(trades)
         self._found += len(trades)
         lookup = asyncio.ensure_future(self._look_up(trades, urgent=urgent))
         self._lookups.add(lookup)
