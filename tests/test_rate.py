@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from walletdoctor.rate import HIGH_PRIORITY, NORMAL_PRIORITY, RequestRate
+from walletdoctor.rate import HIGH_PRIORITY, NORMAL_PRIORITY, Priority, RequestRate
 
 WINDOW_S = 0.2
 
@@ -46,6 +46,26 @@ async def test_higher_priority_goes_first() -> None:
     urgent = asyncio.create_task(request("das", HIGH_PRIORITY))
     await asyncio.gather(*normal, urgent)
     assert order == ["das", "parse0", "parse1"]
+
+
+async def test_a_raised_priority_moves_a_waiting_request_up() -> None:
+    rate = RequestRate(1, WINDOW_S, margin_s=0.0)
+    await rate.acquire()  # the window is now full
+    order: list[str] = []
+    later = Priority(NORMAL_PRIORITY)
+
+    async def request(name: str, priority: int | Priority) -> None:
+        await rate.acquire(priority)
+        order.append(name)
+
+    first = asyncio.create_task(request("prefetch0", NORMAL_PRIORITY))
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(request("prefetch1", later))
+    await asyncio.sleep(0.01)
+    later.raise_to(HIGH_PRIORITY)  # a stream now waits for it
+    later.raise_to(NORMAL_PRIORITY)  # never lowered
+    await asyncio.gather(first, second)
+    assert order == ["prefetch1", "prefetch0"]
 
 
 async def test_a_slot_counts_from_the_end_of_its_request() -> None:

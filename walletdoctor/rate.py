@@ -41,13 +41,47 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 
-__all__ = ["DEFAULT_MARGIN_S", "HIGH_PRIORITY", "NORMAL_PRIORITY", "RequestRate"]
+__all__ = ["DEFAULT_MARGIN_S", "HIGH_PRIORITY", "NORMAL_PRIORITY", "Priority", "RequestRate"]
 
 HIGH_PRIORITY = 0
 NORMAL_PRIORITY = 1
 #: Added to the window so that requests that leave a window apart never
 #: arrive inside one window upstream, seconds.
 DEFAULT_MARGIN_S = 0.02
+
+
+class Priority:
+    """A request's priority that may be raised while it waits for its grant: a
+    prefetch that a stream comes to wait for goes to the head of the queue.
+
+    Pass it where a :class:`RequestRate` takes an ``int`` priority; then
+    :meth:`raise_to` moves the waiting request up in that limiter's queue.
+    """
+
+    __slots__ = ("_rate", "value")
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+        self._rate: RequestRate | None = None
+
+    # Queue entries are (priority, arrival, ...) tuples: equal priorities must
+    # compare equal for arrival order to decide.
+    def __lt__(self, other: Priority) -> bool:
+        return self.value < other.value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Priority) and self.value == other.value
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def raise_to(self, value: int) -> None:
+        """Make the priority ``value`` if that is higher (lower number); a waiting
+        request moves up at once, one not yet asked for or already granted is
+        simply asked for at ``value``."""
+        if value < self.value:
+            self.value = value
+            if self._rate is not None:
+                self._rate.reorder()
 
 
 class RequestRate:
@@ -89,17 +123,17 @@ class RequestRate:
         self._granted: deque[float] = deque()
         #: Requests granted by :meth:`slot` that have not ended yet.
         self._in_flight = 0
-        self._waiters: list[tuple[int, int, bool, asyncio.Future[None]]] = []
+        self._waiters: list[tuple[Priority, int, bool, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
 
-    async def acquire(self, priority: int = NORMAL_PRIORITY) -> None:
+    async def acquire(self, priority: int | Priority = NORMAL_PRIORITY) -> None:
         """Wait for a grant, counted from now; lower ``priority`` values go first.
         Cancellation gives up the place."""
         await self._grant(priority, hold=False)
 
     @contextlib.asynccontextmanager
-    async def slot(self, priority: int = NORMAL_PRIORITY) -> AsyncIterator[None]:
+    async def slot(self, priority: int | Priority = NORMAL_PRIORITY) -> AsyncIterator[None]:
         """Hold a place for one request until the block ends; it counts from then."""
         await self._grant(priority, hold=True)
         try:
@@ -110,14 +144,25 @@ class RequestRate:
             if self._waiters:
                 self._pump()
 
-    async def _grant(self, priority: int, *, hold: bool) -> None:
-        if not self._waiters and self._free(self._clock(), priority):
+    def reorder(self) -> None:
+        """A waiting request's :class:`Priority` was raised: restore the queue's order
+        and grant what may go now."""
+        heapq.heapify(self._waiters)
+        self._pump()
+
+    async def _grant(self, priority: int | Priority, *, hold: bool) -> None:
+        waiting = priority if isinstance(priority, Priority) else Priority(priority)
+        if not self._waiters and self._free(self._clock(), waiting.value):
             self._take(hold)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (priority, next(self._order), hold, future))
-        self._pump()
-        await future
+        heapq.heappush(self._waiters, (waiting, next(self._order), hold, future))
+        waiting._rate = self
+        try:
+            self._pump()
+            await future
+        finally:
+            waiting._rate = None
 
     def _take(self, hold: bool) -> None:
         if hold:
@@ -139,7 +184,7 @@ class RequestRate:
     def _pump(self) -> None:
         now = self._clock()
         waiters = self._waiters
-        while waiters and self._free(now, waiters[0][0]):
+        while waiters and self._free(now, waiters[0][0].value):
             _, _, hold, future = heapq.heappop(waiters)
             if not future.done():  # a cancelled waiter gave its place up
                 future.set_result(None)

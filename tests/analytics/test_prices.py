@@ -10,14 +10,13 @@ from decimal import Decimal
 import aiohttp
 import pytest
 
+from tests.conftest import Emulator
 from walletdoctor.analytics.prices import BirdeyePrices, PriceChain, StablecoinPrices
 from walletdoctor.birdeye import BirdeyeClient, PricePoint, Unavailable
 from walletdoctor.birdeye.emulator import BIRDEYE_PREFIX, birdeye_emulator_of
 from walletdoctor.birdeye.prices_book import load_recorded_prices
-from walletdoctor.rate import HIGH_PRIORITY, NORMAL_PRIORITY
+from walletdoctor.rate import HIGH_PRIORITY, NORMAL_PRIORITY, Priority, RequestRate
 from walletdoctor.solana import NATIVE_SOL_MINT, USDC_MINT, USDT_MINT
-
-from tests.conftest import Emulator
 
 TOKEN = "Token1111111111111111111111111111111111111"
 #: With 1m points a bucket is 1,000 minutes less 2 x 10 minutes of tolerance.
@@ -27,9 +26,14 @@ BUCKET_S = 58_800
 class FakeHistory:
     """A Birdeye client double: a point every ``step_s`` seconds, price = time / 1000; records its calls."""
 
-    def __init__(self, step_s: int = 60, *, delay_s: float = 0.0, fail: int = 0, cut: bool = False) -> None:
+    def __init__(
+        self, step_s: int = 60, *, delay_s: float = 0.0, fail: int = 0, cut: bool = False, rate: RequestRate | None = None
+    ) -> None:
         self.calls: list[tuple[str, int, int, str]] = []
         self.priorities: list[int] = []
+        #: Mints in the order their requests were granted by ``rate`` (when given).
+        self.granted: list[str] = []
+        self.rate = rate
         self.step_s = step_s
         self.delay_s = delay_s
         self.fail = fail
@@ -37,10 +41,13 @@ class FakeHistory:
         self.cancelled = 0
 
     async def history_price(
-        self, mint: str, time_from: int, time_to: int, interval: str = "1m", *, priority: int = NORMAL_PRIORITY
+        self, mint: str, time_from: int, time_to: int, interval: str = "1m", *, priority: int | Priority = NORMAL_PRIORITY
     ) -> list[PricePoint]:
         self.calls.append((mint, time_from, time_to, interval))
-        self.priorities.append(priority)
+        self.priorities.append(priority.value if isinstance(priority, Priority) else priority)
+        if self.rate is not None:
+            await self.rate.acquire(priority)
+            self.granted.append(mint)
         try:
             await asyncio.sleep(self.delay_s)
         except asyncio.CancelledError:
@@ -225,6 +232,24 @@ async def test_closing_cancels_prefetches_in_flight() -> None:
     assert len(history.calls) == 2
     await asyncio.wait_for(chain.aclose(), 1.0)
     assert history.cancelled == 2
+
+
+async def test_an_ask_raises_the_prefetch_it_joins_ahead_of_the_other_prefetches() -> None:
+    """Measured before: a stream's late run waited 0.35 s for a SOL window queued
+    behind the other prefetches (the real wallet's whole run 2.6 -> 3.0 s)."""
+    rate = RequestRate(1, 0.2, margin_s=0.0)
+    history = FakeHistory(rate=rate)
+    prices = BirdeyePrices(history)
+    day = 86_400
+    # Each prefetched window of SOL's takes the whole window of the rate limit.
+    prices.prefetch(NATIVE_SOL_MINT, [1_700_000_000 + n * 5 * day for n in range(4)])
+    await asyncio.sleep(0.01)
+    assert history.granted == [NATIVE_SOL_MINT]
+    ask = asyncio.create_task(prices.price_usd(NATIVE_SOL_MINT, 1_700_000_000 + 15 * day))
+    await ask
+    assert len(history.granted) == 2, "the ask's window went next, not after the two prefetches before it"
+    assert len(history.calls) == 4, "it shared the prefetch's request"
+    await prices.aclose()
 
 
 async def test_asks_go_first_and_prefetches_after_them() -> None:

@@ -9,14 +9,18 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from tests.conftest import Emulator, free_port, wallet_address
 from walletdoctor.helius import assets, create_client_session
-from walletdoctor.helius.assets import MAX_LOOKUPS_IN_FLIGHT, SHARED_SYMBOL_TTL_S, TokenDirectory, symbol_of_asset
+from walletdoctor.helius.assets import (
+    MAX_LOOKUPS_IN_FLIGHT,
+    SHARED_SYMBOL_TTL_S,
+    TokenDirectory,
+    symbol_of_asset,
+)
 from walletdoctor.helius.client import HeliusClient
 from walletdoctor.helius.emulator.recorded import load_recorded_wallet
 from walletdoctor.helius.emulator.settings import Endpoint
 from walletdoctor.solana import NATIVE_SOL_MINT, WELL_KNOWN_SYMBOLS
-
-from tests.conftest import Emulator, free_port, wallet_address
 
 LUB = "2GaUUmQFCHSMLRMySzjvdqwLCcGVdUpcsQDanpjwmoon"
 #: A valid mint no wallet of the emulator touches: DAS knows no symbol for it.

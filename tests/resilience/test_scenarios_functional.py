@@ -19,7 +19,13 @@ import psutil
 import pytest
 
 from tests.conftest import Emulator, ServerFactory
-from tests.resilience.harness import ScenarioResult, follow_all, record, reference_signatures, score
+from tests.resilience.harness import (
+    ScenarioResult,
+    follow_all,
+    record,
+    reference_signatures,
+    score,
+)
 from tests.resilience.proxy import SLOW_LINK, FaultProxy
 from tests.servers import Process, start_emulator_process, start_serve_process
 

@@ -9,19 +9,26 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.conftest import Emulator
 from walletdoctor.analytics.extraction import extract_trade
+from walletdoctor.analytics.summary import WalletSummary
 from walletdoctor.helius import create_client_session
 from walletdoctor.helius.assets import TokenDirectory
 from walletdoctor.helius.client import HeliusClient
 from walletdoctor.helius.emulator.recorded import load_recorded_wallet
 from walletdoctor.helius.emulator.settings import Endpoint
-from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, ListingHook, Sink, TimeWindow, TransactionReader
+from walletdoctor.helius.fetch import (
+    FetchProgress,
+    HistoryOrder,
+    ListingHook,
+    Sink,
+    TimeWindow,
+    TransactionReader,
+)
 from walletdoctor.sse.event import EventName
 from walletdoctor.streams.feed import Feed
 from walletdoctor.streams.params import StreamParams
 from walletdoctor.streams.pipeline import TradePipeline
-
-from tests.conftest import Emulator
 
 WALLET = "3JoVBiQEA2QKsq7TzW5ez5jVRtbbYgTNijoZzp5qgkr2"
 #: Long beside the runs' pace (all of them come within 0.2 s), so that which
@@ -139,3 +146,24 @@ async def test_the_last_runs_symbols_leave_without_waiting_for_the_look_up_in_fl
     events = await produce(fetcher, tokens, batch_size=1000)
     assert [name for name, _ in events][-1] is EventName.COMPLETE
     assert das(emulator).max_in_flight == 2, "the last runs' look-up went beside the one in flight"
+
+
+async def test_the_summary_is_booked_while_the_last_runs_symbols_are_looked_up(
+    emulator: Emulator, tokens: TokenDirectory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Booking needs the trades' prices, not their symbols: it runs beside the last
+    look-up (measured before: the real wallet's ``complete`` came 0.1 s after its last
+    ``trades``, booked only then)."""
+    book = WalletSummary.book
+    in_flight_at_booking: list[int] = []
+
+    def booking(summary: WalletSummary) -> Any:
+        in_flight_at_booking.append(das(emulator).in_flight)
+        return book(summary)
+
+    monkeypatch.setattr(WalletSummary, "book", booking)
+    fetcher = RunsFetcher(transactions=400, run_size=40, pause_s=0.02)
+    events = await produce(fetcher, tokens, batch_size=1000)
+    assert [name for name, _ in events][-1] is EventName.COMPLETE
+    assert events[-1][1]["summary"]["trades_found"] == events[-1][1]["trades_found"]
+    assert in_flight_at_booking and in_flight_at_booking[0] > 0, "booked while a look-up was in flight"

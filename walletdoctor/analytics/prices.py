@@ -25,7 +25,7 @@ from typing import Protocol, runtime_checkable
 
 from walletdoctor.birdeye.client import INTERVAL_SECONDS, MAX_HISTORY_ITEMS, PricePoint
 from walletdoctor.birdeye.errors import BirdeyeError
-from walletdoctor.rate import HIGH_PRIORITY, NORMAL_PRIORITY
+from walletdoctor.rate import HIGH_PRIORITY, NORMAL_PRIORITY, Priority
 from walletdoctor.solana import USD_STABLECOIN_MINTS
 
 __all__ = [
@@ -98,7 +98,7 @@ class PriceHistoryClient(Protocol):
     """The part of :class:`~walletdoctor.birdeye.client.BirdeyeClient` that :class:`BirdeyePrices` uses."""
 
     async def history_price(
-        self, mint: str, time_from: int, time_to: int, interval: str = "1m", *, priority: int = NORMAL_PRIORITY
+        self, mint: str, time_from: int, time_to: int, interval: str = "1m", *, priority: int | Priority = NORMAL_PRIORITY
     ) -> list[PricePoint]:
         """Points ``(unix s, USD)`` in time order within the range; at most 1,000. Raises BirdeyeError.
         ``priority``: :data:`~walletdoctor.rate.HIGH_PRIORITY` for what a stream waits for now."""
@@ -146,10 +146,11 @@ _Series = tuple[tuple[int, ...], tuple[Decimal, ...]]
 class _Window:
     """One mint's points over one bucket of time: being fetched, or fetched (``None`` if that failed)."""
 
-    __slots__ = ("expires", "task", "waiters")
+    __slots__ = ("expires", "priority", "task", "waiters")
 
-    def __init__(self, task: asyncio.Task[_Series | None]) -> None:
+    def __init__(self, task: asyncio.Task[_Series | None], priority: Priority) -> None:
         self.task = task
+        self.priority = priority
         self.waiters = 0
         self.expires = float("inf")
 
@@ -184,7 +185,8 @@ class BirdeyePrices:
     requests (:data:`~walletdoctor.birdeye.client.ASK_RESERVE_SHARE`); a
     prefetch never takes those, so a stream's first token prices do not
     wait for the SOL prices of trades further down its history. An ask whose
-    window is already being prefetched shares that fetch, at its priority.
+    window is already being prefetched shares that fetch and raises it to
+    high priority (a prefetch still waiting for its place goes first).
 
     Answers that come back cut at 1,000 items before the window's end
     (Birdeye documents the cap, not the one point per interval it gives) are
@@ -239,6 +241,7 @@ class BirdeyePrices:
         window = self._window(key, HIGH_PRIORITY)
         if window is None:
             return None
+        window.priority.raise_to(HIGH_PRIORITY)
         window.waiters += 1
         try:
             series = await asyncio.shield(window.task)
@@ -275,7 +278,8 @@ class BirdeyePrices:
             return window
         if now < self._paused_until:
             return None
-        window = _Window(asyncio.create_task(self._fetch(*key, priority)))
+        wanted = Priority(priority)
+        window = _Window(asyncio.create_task(self._fetch(*key, wanted)), wanted)
         window.task.add_done_callback(lambda task: self._fetched(window, task))
         self._windows[key] = window
         self._windows.move_to_end(key)
@@ -290,7 +294,7 @@ class BirdeyePrices:
         ttl = self._failure_ttl_s if task.exception() is not None or task.result() is None else self._ttl_s
         window.expires = self._clock() + ttl
 
-    async def _fetch(self, mint: str, bucket: int, priority: int) -> _Series | None:
+    async def _fetch(self, mint: str, bucket: int, priority: Priority) -> _Series | None:
         time_from = max(0, bucket * self._bucket_s - self._tolerance_s)
         time_to = min(_MAX_UNIX_TIME, (bucket + 1) * self._bucket_s + self._tolerance_s - 1)
         points: list[PricePoint] = []

@@ -213,14 +213,17 @@ class WalletSummary:
             )
         return book
 
-    def to_summary(self, symbols: Mapping[str, str | None] | None = None) -> dict[str, Any]:
+    def to_summary(self, symbols: Mapping[str, str | None] | None = None, book: PositionBook | None = None) -> dict[str, Any]:
         """The summary dict described on the class.
 
         Args:
             symbols: token symbols by mint, for mints whose trades carried
                 none (a stream names tokens after extracting the trades).
+            book: what :meth:`book` gave, when it was booked already (a stream
+                books while its last symbols are looked up); booked here if ``None``.
         """
-        book = self.book()
+        if book is None:
+            book = self.book()
         known = dict(symbols or {})
         positions = sorted(book.positions.values(), key=_rank)
         tokens = [_token(p, self._symbols.get(p.mint) or known.get(p.mint)) for p in positions]

@@ -54,7 +54,7 @@ from walletdoctor.birdeye.errors import (
     Unavailable,
 )
 from walletdoctor.config import Settings
-from walletdoctor.rate import NORMAL_PRIORITY, RequestRate
+from walletdoctor.rate import NORMAL_PRIORITY, Priority, RequestRate
 
 __all__ = ["ASK_RESERVE_SHARE", "HISTORY_PRICE_PATH", "INTERVAL_SECONDS", "MAX_HISTORY_ITEMS", "BirdeyeClient", "PricePoint"]
 
@@ -158,7 +158,7 @@ class BirdeyeClient:
         )
 
     async def history_price(
-        self, mint: str, time_from: int, time_to: int, interval: str = "1m", *, priority: int = NORMAL_PRIORITY
+        self, mint: str, time_from: int, time_to: int, interval: str = "1m", *, priority: int | Priority = NORMAL_PRIORITY
     ) -> list[PricePoint]:
         """USD prices of ``mint`` from ``time_from`` to ``time_to`` (unix seconds, inclusive).
 
@@ -169,7 +169,9 @@ class BirdeyeClient:
         is null are left out; a mint Birdeye has no data for gives ``[]``.
         ``priority``: :data:`~walletdoctor.rate.HIGH_PRIORITY` for a price a
         stream waits for (it goes first, and may take the places of each
-        second kept for it); normal for a prefetch.
+        second kept for it); normal for a prefetch, given as a
+        :class:`~walletdoctor.rate.Priority` when a stream may come to wait
+        for it (raised, it moves up while it waits for its place).
 
         Raises:
             ValueError: an ``interval`` Birdeye does not know, or a bad time range.
@@ -199,7 +201,7 @@ class BirdeyeClient:
                 return _price_points(await self._attempt(params, priority))
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    async def _attempt(self, params: dict[str, str], priority: int) -> Any:
+    async def _attempt(self, params: dict[str, str], priority: int | Priority) -> Any:
         async with self._limit.slot(priority):
             try:
                 async with self._session.get(

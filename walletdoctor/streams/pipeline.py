@@ -22,7 +22,8 @@ Token symbols (DAS ``getAssetBatch``) and USD prices are looked up as soon
 as a run of transactions is extracted, while the fetch goes on; runs wait
 in a short ordered stage until their look-ups are done and are published
 at that moment, so look-ups cost one round trip at the start of a stream
-instead of one per batch.
+instead of one per batch. A run counts in the summary once it is priced,
+so the summary is booked beside the last runs' symbol look-ups.
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ import dataclasses
 import functools
 import logging
 import time
-from typing import Any, NamedTuple
+from collections.abc import Coroutine
+from typing import Any, NamedTuple, TypeVar
 
 from walletdoctor.analytics.extraction import extract_trade
-from walletdoctor.analytics.pnl import PnlTracker
+from walletdoctor.analytics.pnl import PnlTracker, PositionBook
 from walletdoctor.analytics.prices import PrefetchingSource, PriceSource
 from walletdoctor.analytics.summary import WalletSummary
 from walletdoctor.analytics.trade import Trade
@@ -52,12 +54,12 @@ __all__ = ["NAMING_LOOKAHEAD", "TradePipeline"]
 
 log = logging.getLogger(__name__)
 
-#: Runs of transactions whose symbol and price look-ups may be in flight at
-#: once: as many as the parse window, so that a look-up round trip never
-#: holds up the fetch.
+#: Runs of transactions whose look-ups may be in flight at once: as many as
+#: the parse window, so that a look-up round trip never holds up the fetch.
 NAMING_LOOKAHEAD = 64
 
 _Symbols = dict[str, str | None]
+_T = TypeVar("_T")
 
 
 class _Read(NamedTuple):
@@ -102,18 +104,23 @@ class TradePipeline:
         self._prices = prices
         self._pending: list[Trade] = []
         self._symbols: _Symbols = {}
-        #: Extracted runs waiting for their look-ups, in order: (symbols and
-        #: prices, progress event data); ``None`` ends the fetch.
-        self._stage: asyncio.Queue[tuple[asyncio.Future[list[Trade]], dict[str, Any]] | None] = asyncio.Queue(
-            maxsize=NAMING_LOOKAHEAD
-        )
-        self._lookups: set[asyncio.Future[list[Trade]]] = set()
+        #: Extracted runs waiting for their prices, then for their symbols, in
+        #: order; ``None`` ends the fetch.
+        self._stage: asyncio.Queue[_Staged | None] = asyncio.Queue()
+        self._priced: asyncio.Queue[tuple[list[Trade], _Staged] | None] = asyncio.Queue()
+        #: Places for runs in either queue (NAMING_LOOKAHEAD): the fetch waits for the publisher.
+        self._room = asyncio.Semaphore(NAMING_LOOKAHEAD)
+        self._lookups: set[asyncio.Future[Any]] = set()
+        #: Runs staged by the fetch, and runs whose trades the summary has.
+        self._runs_staged = 0
+        self._runs_counted = 0
+        self._fetched = False
         self._found = 0
         self._batches = 0
         self._sent = 0
         self._summary = WalletSummary()
-        #: The thread booking the summary, once the history is fetched.
-        self._booking: asyncio.Future[dict[str, Any]] | None = None
+        #: The thread booking the summary, once it has every trade.
+        self._booking: asyncio.Future[PositionBook] | None = None
         #: Oldest-first streams know each sale's realized P&L as they go.
         self._tracker = PnlTracker() if self._params.order is HistoryOrder.ASC else None
 
@@ -166,6 +173,7 @@ class TradePipeline:
         params = self._params
         try:
             async with asyncio.TaskGroup() as group:
+                group.create_task(self._count_runs())
                 group.create_task(self._publish_runs())
                 progress = await self._fetcher.run(
                     params.wallet,
@@ -177,7 +185,9 @@ class TradePipeline:
                     # (measured: 64 kB per 100 real transactions against 1 MB decoded).
                     read=functools.partial(_read_transaction, wallet=params.wallet),
                 )
-                await self._stage.put(None)
+                self._fetched = True
+                self._book_when_counted()
+                self._stage.put_nowait(None)
         except BaseExceptionGroup as failure:
             raise _first_error(failure) from None
         await self._flush(has_more=False)
@@ -207,39 +217,52 @@ class TradePipeline:
         last = progress.listing_done and progress.transactions_scanned >= progress.signatures_listed
         urgent = last or self._found < self._params.batch_size <= self._found + len(trades)
         self._found += len(trades)
-        lookup = asyncio.ensure_future(self._look_up(trades, urgent=urgent))
-        self._lookups.add(lookup)
-        lookup.add_done_callback(self._lookups.discard)
-        # Waits while NAMING_LOOKAHEAD runs are staged: the fetch waits for the publisher.
-        await self._stage.put((lookup, self._progress(progress)))
-
-    async def _look_up(self, trades: list[Trade], *, urgent: bool) -> list[Trade]:
-        """Symbols and prices of a run of trades, both at once: one round trip."""
+        # Symbols and prices of the run at once: one round trip.
         mints = {m for t in trades for m in (t.token_in_mint, t.token_out_mint)}
-        naming = self._tokens.symbols(mints, urgent=urgent)
-        if self._prices is None or not trades:
-            symbols = await naming
-        else:
-            symbols, trades = await asyncio.gather(naming, value_trades(trades, self._prices))
-        self._symbols.update(symbols)
-        return trades
+        naming = self._track(self._name(mints, urgent=urgent))
+        pricing = self._track(value_trades(trades, self._prices)) if self._prices is not None and trades else _ready(trades)
+        self._runs_staged += 1
+        await self._room.acquire()
+        self._stage.put_nowait(_Staged(pricing, naming, self._progress(progress)))
+
+    def _track(self, lookup: Coroutine[Any, Any, _T]) -> asyncio.Future[_T]:
+        """Run ``lookup`` beside the fetch; cancelled with the stream."""
+        future = asyncio.ensure_future(lookup)
+        self._lookups.add(future)
+        future.add_done_callback(self._lookups.discard)
+        return future
+
+    async def _name(self, mints: set[str], *, urgent: bool) -> None:
+        self._symbols.update(await self._tokens.symbols(mints, urgent=urgent))
+
+    async def _count_runs(self) -> None:
+        """Add each staged run's trades to the summary, in order, as soon as they are
+        priced: the booking needs prices, not symbols, and so starts beside the last
+        look-ups. Hands each run on to :meth:`_publish_runs`."""
+        while (staged := await self._stage.get()) is not None:
+            trades = await staged.pricing
+            for trade in trades:
+                self._summary.add(trade)
+            if self._tracker is not None:
+                trades = [self._tracker.apply(trade) for trade in trades]
+            self._runs_counted += 1
+            self._book_when_counted()
+            self._priced.put_nowait((trades, staged))
+        self._priced.put_nowait(None)
 
     async def _publish_runs(self) -> None:
-        """Publish staged runs in order until the fetch says it is done (``None``)."""
-        while (staged := await self._stage.get()) is not None:
-            await self._publish_run(*staged)
+        """Publish counted runs in order, each once its symbols are known, until the end (``None``)."""
+        while (counted := await self._priced.get()) is not None:
+            await self._publish_run(*counted)
+            self._room.release()
 
-    async def _publish_run(self, lookup: asyncio.Future[list[Trade]], progress_data: dict[str, Any]) -> None:
-        trades = await lookup
-        for trade in trades:
-            self._summary.add(trade)
-        if self._tracker is not None:
-            trades = [self._tracker.apply(trade) for trade in trades]
+    async def _publish_run(self, trades: list[Trade], staged: _Staged) -> None:
+        await staged.naming
         self._pending.extend(trades)
         batch_size = self._params.batch_size
         while len(self._pending) >= batch_size:
             await self._publish_batch(batch_size, has_more=True)
-        await self._publish(EventName.PROGRESS, progress_data)
+        await self._publish(EventName.PROGRESS, staged.progress)
 
     async def _flush(self, *, has_more: bool) -> None:
         if self._pending:
@@ -287,12 +310,22 @@ class TradePipeline:
             "trades_found": self._found,
         }
 
+    def _book_when_counted(self) -> None:
+        """Start booking the summary once it has every trade of the fetched history.
+
+        Sorting and booking the whole history is CPU work that grows with the
+        wallet (seconds for 200k trades): off the event loop, and beside the
+        last run's symbol look-up rather than after it.
+        """
+        if self._fetched and self._booking is None and self._runs_counted == self._runs_staged:
+            self._booking = asyncio.ensure_future(asyncio.to_thread(self._summary.book))
+
     async def _complete(self, progress: FetchProgress) -> dict[str, Any]:
-        # Sorting and booking the whole history is CPU work that grows with
-        # the wallet (seconds for 200k trades): off the event loop.
-        self._booking = asyncio.ensure_future(asyncio.to_thread(self._summary.to_summary, self._symbols))
+        self._book_when_counted()
+        assert self._booking is not None, "every run was published"
         # Shielded: a cancellation cannot stop the thread, only stop waiting for it.
-        summary = await asyncio.shield(self._booking)
+        book = await asyncio.shield(self._booking)
+        summary = await asyncio.to_thread(self._summary.to_summary, self._symbols, book)
         summary["transactions_scanned"] = progress.transactions_scanned
         summary["transactions_missing"] = progress.transactions_missing
         return {
@@ -320,6 +353,21 @@ def _first_error(group: BaseExceptionGroup) -> BaseException:
     while isinstance(error, BaseExceptionGroup):
         error = error.exceptions[0]
     return error
+
+
+class _Staged(NamedTuple):
+    """A run of trades waiting for its look-ups: its trades valued (``pricing``), its
+    tokens named (``naming``, into the pipeline's symbols), its ``progress`` event data."""
+
+    pricing: asyncio.Future[list[Trade]]
+    naming: asyncio.Future[None]
+    progress: dict[str, Any]
+
+
+def _ready(trades: list[Trade]) -> asyncio.Future[list[Trade]]:
+    future: asyncio.Future[list[Trade]] = asyncio.get_running_loop().create_future()
+    future.set_result(trades)
+    return future
 
 
 class _HistoryChanged(Exception):
