@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 DEFAULT_SYMBOL_CACHE_SIZE = 50_000
 #: DAS look-ups in flight at once per process (see the module docstring).
 MAX_LOOKUPS_IN_FLIGHT = 1
-#: Least time between the starts of two look-ups nothing hurries, seconds: the
+#: Least time between the starts of two look-ups that are not urgent, seconds: the
 #: mints of the runs parsed meanwhile gather into one request.
 LOOKUP_SPACING_S = 0.5
 #: How long a DAS answer stays in the shared cache, seconds (a day): long
@@ -104,7 +104,7 @@ class TokenDirectory:
         self._queued: list[str] = []
         self._senders: set[asyncio.Task[None]] = set()
         self._closed = False
-        #: Loop time before which no look-up starts unless hurried, and the timer for it.
+        #: Loop time before which no look-up starts unless urgent, and the timer for it.
         self._next_start_at = 0.0
         self._spacing_timer: asyncio.TimerHandle | None = None
         #: Callers waiting for each mint queued or in flight.
