@@ -26,6 +26,8 @@ when there is no queue yet: a stream's first parse requests take a whole
 window at once (they should: they bring its first trades), and a look-up
 asked for a moment later would wait for that window to pass. So a few
 places of each window (``reserve``) are kept for high-priority requests.
+A request may also be raised while it waits (:class:`Priority`): a price
+prefetch that a stream comes to wait for moves to the head of the queue.
 
 Not a library limiter: aiolimiter is a leaky bucket without priorities, and
 the ``limits`` package checks a window but does not make callers wait.
