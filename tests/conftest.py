@@ -182,14 +182,19 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-@pytest.fixture
-async def redis_url(redis_server: str) -> AsyncIterator[str]:
-    """The session's Redis, emptied before each test."""
+async def empty_redis(url: str) -> None:
+    """Delete every key of the Redis at ``url``."""
     import redis.asyncio as aioredis
 
-    client = aioredis.from_url(redis_server)
+    client = aioredis.from_url(url)
     try:
         await client.flushall()
     finally:
         await client.aclose()
+
+
+@pytest.fixture
+async def redis_url(redis_server: str) -> AsyncIterator[str]:
+    """The session's Redis, emptied before each test."""
+    await empty_redis(redis_server)
     yield redis_server

@@ -18,7 +18,7 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.conftest import Emulator, ServerFactory
+from tests.conftest import Emulator, ServerFactory, empty_redis, wallet_address
 from tests.resilience.harness import (
     ScenarioResult,
     follow_all,
@@ -148,8 +148,6 @@ async def test_reconnect_storms(emulator: Emulator, proxied: tuple[str, FaultPro
 
 
 async def test_a_killed_worker_with_two_workers_and_redis(tmp_path: Path, redis_url: str) -> None:
-    from tests.conftest import wallet_address
-
     wallet = wallet_address("resilience-killed-worker")
     emulator = start_emulator_process(
         tmp_path / "emulator.log", "--synthetic", f"{wallet}=3000", "--enhanced-latency", "0.15", "--rpc-latency", "0.02"
@@ -173,7 +171,7 @@ async def test_a_killed_worker_with_two_workers_and_redis(tmp_path: Path, redis_
         reference = await reference_signatures(server.url, wallet)
         # The reference run left the history in Redis, from where the streams would finish in
         # well under a second; emptied, they fetch it again and the kill strikes mid-fetch.
-        await _flush(redis_url)
+        await empty_redis(redis_url)
         workers = _children(server.pid)
         assert len(workers) == 2, workers
         seen, on_trades = first_trades()
@@ -200,16 +198,6 @@ async def test_a_killed_worker_with_two_workers_and_redis(tmp_path: Path, redis_
         if server is not None:
             server.stop()
         emulator.stop()
-
-
-async def _flush(redis_url: str) -> None:
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(redis_url)
-    try:
-        await client.flushall()
-    finally:
-        await client.aclose()
 
 
 def _streams_on(pid: int, url: str) -> int:

@@ -111,10 +111,6 @@ class TradePipeline:
         #: Places for runs in either queue (NAMING_LOOKAHEAD): the fetch waits for the publisher.
         self._room = asyncio.Semaphore(NAMING_LOOKAHEAD)
         self._lookups: set[asyncio.Future[Any]] = set()
-        #: Runs staged by the fetch, and runs whose trades the summary has.
-        self._runs_staged = 0
-        self._runs_counted = 0
-        self._fetched = False
         self._found = 0
         self._batches = 0
         self._sent = 0
@@ -185,8 +181,6 @@ class TradePipeline:
                     # (measured: 64 kB per 100 real transactions against 1 MB decoded).
                     read=functools.partial(_read_transaction, wallet=params.wallet),
                 )
-                self._fetched = True
-                self._book_when_counted()
                 self._stage.put_nowait(None)
         except BaseExceptionGroup as failure:
             raise _first_error(failure) from None
@@ -220,8 +214,7 @@ class TradePipeline:
         # Symbols and prices of the run at once: one round trip.
         mints = {m for t in trades for m in (t.token_in_mint, t.token_out_mint)}
         naming = self._track(self._name(mints, urgent=urgent))
-        pricing = self._track(value_trades(trades, self._prices)) if self._prices is not None and trades else _ready(trades)
-        self._runs_staged += 1
+        pricing = self._track(self._price(trades))
         await self._room.acquire()
         self._stage.put_nowait(_Staged(pricing, naming, self._progress(progress)))
 
@@ -235,19 +228,26 @@ class TradePipeline:
     async def _name(self, mints: set[str], *, urgent: bool) -> None:
         self._symbols.update(await self._tokens.symbols(mints, urgent=urgent))
 
+    async def _price(self, trades: list[Trade]) -> list[Trade]:
+        return trades if self._prices is None or not trades else await value_trades(trades, self._prices)
+
     async def _count_runs(self) -> None:
         """Add each staged run's trades to the summary, in order, as soon as they are
-        priced: the booking needs prices, not symbols, and so starts beside the last
-        look-ups. Hands each run on to :meth:`_publish_runs`."""
+        priced, and hand the run on to :meth:`_publish_runs`. Once the fetch has
+        ended (``None``), the summary has every trade: its booking starts then,
+        beside the last runs' symbol look-ups (it needs prices, not symbols).
+
+        Sorting and booking the whole history is CPU work that grows with the
+        wallet (seconds for 200k trades): in a thread, off the event loop.
+        """
         while (staged := await self._stage.get()) is not None:
             trades = await staged.pricing
             for trade in trades:
                 self._summary.add(trade)
             if self._tracker is not None:
                 trades = [self._tracker.apply(trade) for trade in trades]
-            self._runs_counted += 1
-            self._book_when_counted()
             self._priced.put_nowait((trades, staged))
+        self._booking = asyncio.ensure_future(asyncio.to_thread(self._summary.book))
         self._priced.put_nowait(None)
 
     async def _publish_runs(self) -> None:
@@ -310,19 +310,8 @@ class TradePipeline:
             "trades_found": self._found,
         }
 
-    def _book_when_counted(self) -> None:
-        """Start booking the summary once it has every trade of the fetched history.
-
-        Sorting and booking the whole history is CPU work that grows with the
-        wallet (seconds for 200k trades): off the event loop, and beside the
-        last run's symbol look-up rather than after it.
-        """
-        if self._fetched and self._booking is None and self._runs_counted == self._runs_staged:
-            self._booking = asyncio.ensure_future(asyncio.to_thread(self._summary.book))
-
     async def _complete(self, progress: FetchProgress) -> dict[str, Any]:
-        self._book_when_counted()
-        assert self._booking is not None, "every run was published"
+        assert self._booking is not None, "_count_runs books the summary at the fetch's end"
         # Shielded: a cancellation cannot stop the thread, only stop waiting for it.
         book = await asyncio.shield(self._booking)
         summary = await asyncio.to_thread(self._summary.to_summary, self._symbols, book)
@@ -362,12 +351,6 @@ class _Staged(NamedTuple):
     pricing: asyncio.Future[list[Trade]]
     naming: asyncio.Future[None]
     progress: dict[str, Any]
-
-
-def _ready(trades: list[Trade]) -> asyncio.Future[list[Trade]]:
-    future: asyncio.Future[list[Trade]] = asyncio.get_running_loop().create_future()
-    future.set_result(trades)
-    return future
 
 
 class _HistoryChanged(Exception):
