@@ -20,7 +20,7 @@ the upstream counts them:
   answers quick).
 
 Waiting requests are granted by priority, then in arrival order: a symbol
-look-up (DAS) that the first trades of a stream wait for goes ahead of the
+look-up (DAS) that a stream's next batch waits for goes ahead of the
 parse requests queued before it. Going ahead in the queue is not enough
 when there is no queue yet: a stream's first parse requests take a whole
 window at once (they should: they bring its first trades), and a look-up

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import Emulator
-from walletdoctor.analytics.prices import BirdeyePrices, PriceChain, StablecoinPrices
+from walletdoctor.analytics.prices import UNCACHED, BirdeyePrices, PriceChain, StablecoinPrices
 from walletdoctor.birdeye import BirdeyeClient, PricePoint, Unavailable
 from walletdoctor.birdeye.emulator import BIRDEYE_PREFIX, birdeye_emulator_of
 from walletdoctor.birdeye.prices_book import load_recorded_prices
@@ -261,3 +261,58 @@ async def test_asks_go_first_and_prefetches_after_them() -> None:
     await prices.aclose()
     assert [call[0] for call in history.calls] == [NATIVE_SOL_MINT, USDC_MINT]
     assert history.priorities == [NORMAL_PRIORITY, HIGH_PRIORITY]
+
+
+async def test_a_held_window_answers_without_awaiting_and_a_missing_one_is_uncached() -> None:
+    clock = Clock()
+    history = FakeHistory(delay_s=0.05)
+    prices = BirdeyePrices(history, interval="1m", failure_ttl_s=30, ttl_s=600, clock=clock)
+    assert prices.cached_price_usd(TOKEN, 600_000) is UNCACHED
+    prices.prefetch(TOKEN, [600_000])
+    assert prices.cached_price_usd(TOKEN, 600_000) is UNCACHED, "still coming"
+    assert await prices.price_usd(TOKEN, 600_000) == Decimal(600)
+    calls = len(history.calls)
+    assert prices.cached_price_usd(TOKEN, 600_060) == await prices.price_usd(TOKEN, 600_060) == Decimal("600.06")
+    assert prices.cached_price_usd(TOKEN, 600_000 + 3 * BUCKET_S) is UNCACHED
+    assert prices.cached_price_usd(TOKEN, -1) is None
+    assert len(history.calls) == calls, "a cached answer asks no one"
+    history.fail = 1
+    assert await prices.price_usd("Other", 600_000) is None
+    assert prices.cached_price_usd("Third", 600_000) is None, "paused after a failure, as price_usd answers"
+    clock.now = 601
+    assert prices.cached_price_usd(TOKEN, 600_000) is UNCACHED, "expired"
+    await prices.aclose()
+
+
+async def test_a_chain_answers_from_what_its_sources_hold() -> None:
+    history = FakeHistory()
+    birdeye = BirdeyePrices(history, interval="1m")
+    chain = PriceChain(StablecoinPrices(), birdeye)
+    assert chain.cached_price_usd(USDT_MINT, 600_000) == Decimal(1)
+    assert chain.cached_price_usd(TOKEN, 600_000) is UNCACHED
+    await chain.price_usd(TOKEN, 600_000)
+    assert chain.cached_price_usd(TOKEN, 600_000) == Decimal(600)
+    assert PriceChain(StablecoinPrices(), FakeSource()).cached_price_usd(TOKEN, 600_000) is UNCACHED
+    assert PriceChain(StablecoinPrices(), FakeSource()).cached_price_usd(USDC_MINT, 600_000) == Decimal(1)
+    await chain.aclose()
+
+
+class FakeSource:
+    """A source that can only be awaited."""
+
+    async def price_usd(self, mint: str, unix_ts: int) -> Decimal | None:
+        return Decimal(7)
+
+
+async def test_a_high_priority_prefetch_takes_the_asks_places_and_raises_one_coming() -> None:
+    """A stream's token-to-token trade is asked for as its run is parsed, before its turn:
+    it goes as the ask would, ahead of the SOL prefetches."""
+    history = FakeHistory()
+    prices = BirdeyePrices(history)
+    prices.prefetch(NATIVE_SOL_MINT, [1_750_000_000])
+    prices.prefetch(TOKEN, [1_760_000_000], priority=HIGH_PRIORITY)
+    prices.prefetch(NATIVE_SOL_MINT, [1_770_000_000])
+    prices.prefetch(NATIVE_SOL_MINT, [1_770_000_000], priority=HIGH_PRIORITY)  # the same window, raised
+    await asyncio.sleep(0.01)
+    assert history.priorities == [NORMAL_PRIORITY, HIGH_PRIORITY, HIGH_PRIORITY]
+    await prices.aclose()

@@ -8,9 +8,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from walletdoctor.analytics.prices import BirdeyePrices, PriceChain, StablecoinPrices
+from walletdoctor.analytics.prices import UNCACHED, BirdeyePrices, PriceChain, StablecoinPrices, Uncached
 from walletdoctor.analytics.trade import Trade
-from walletdoctor.analytics.valuation import value_trades
+from walletdoctor.analytics.valuation import token_prices_asked, value_cached, value_trades
 from walletdoctor.birdeye.client import INTERVAL_SECONDS, PricePoint
 from walletdoctor.rate import NORMAL_PRIORITY
 from walletdoctor.solana import NATIVE_SOL_MINT, USDC_MINT, USDT_MINT
@@ -155,3 +155,39 @@ def test_values_do_not_depend_on_how_trades_are_batched(moments: list[tuple[int,
 
     whole, batched = asyncio.run(value(len(trades))), asyncio.run(value(chunk))
     assert whole == batched and None not in whole
+
+
+class HeldPrices(FakePrices):
+    """:class:`FakePrices` that also answers from what it holds: the mints in ``held``."""
+
+    def __init__(self, prices: dict[str, Decimal], held: set[str]) -> None:
+        super().__init__(prices)
+        self.held = held
+
+    def cached_price_usd(self, mint: str, unix_ts: int) -> Decimal | None | Uncached:
+        return self.prices.get(mint) if mint in self.held else UNCACHED
+
+
+async def test_a_batch_whose_prices_are_held_is_valued_without_awaiting_as_when_asked() -> None:
+    prices = {NATIVE_SOL_MINT: SOL_USD, MEME: Decimal("0.5"), OTHER: Decimal(3)}
+    trades = [
+        trade(NATIVE_SOL_MINT, "1.98", MEME, "1986656.5"),
+        trade(MEME, "10", OTHER, "2"),
+        trade(USDC_MINT, "7", MEME, "3"),
+    ]
+    held = HeldPrices(prices, set(prices))
+    assert value_cached(trades, held) == await value_trades(trades, FakePrices(prices))
+    assert held.asked == [], "nothing was awaited"
+    # One price it would need is not held: the batch is left to value_trades.
+    assert value_cached(trades, HeldPrices(prices, {NATIVE_SOL_MINT, MEME})) is None
+    # A held "no price" is an answer: the token-to-token trade falls back on its other leg.
+    fallback = HeldPrices({NATIVE_SOL_MINT: SOL_USD, OTHER: Decimal(3)}, {NATIVE_SOL_MINT, MEME, OTHER})
+    assert [t.value_usd for t in value_cached(trades[1:2], fallback) or []] == [Decimal(6)]
+    # A source that can only be awaited has nothing to answer from.
+    assert value_cached(trades, FakePrices(prices)) is None
+
+
+def test_the_token_prices_asked_are_those_of_trades_without_a_quote_leg() -> None:
+    assert token_prices_asked(trade(MEME, "10", OTHER, "2", timestamp=5)) == [(MEME, 5), (OTHER, 5)]
+    assert token_prices_asked(trade(NATIVE_SOL_MINT, "1", MEME, "2")) == []
+    assert token_prices_asked(trade(MEME, "1", USDT_MINT, "2")) == []

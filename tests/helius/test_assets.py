@@ -68,9 +68,11 @@ def test_symbol_of_an_asset_prefers_token_info_and_ignores_blanks() -> None:
 
 async def test_das_names_known_mints_and_the_process_remembers(client: HeliusClient, emulator: Emulator) -> None:
     tokens = TokenDirectory(client)
+    assert tokens.known([LUB, UNKNOWN, NATIVE_SOL_MINT]) == {NATIVE_SOL_MINT: "SOL"}
     assert await tokens.symbols([LUB, UNKNOWN, NATIVE_SOL_MINT]) == {LUB: "lub", UNKNOWN: None, NATIVE_SOL_MINT: "SOL"}
     assert das_requests(emulator) == 1  # SOL is well known: only lub and the unknown mint were asked
     assert await tokens.symbols([LUB, UNKNOWN]) == {LUB: "lub", UNKNOWN: None}
+    assert tokens.known([LUB, UNKNOWN]) == {LUB: "lub", UNKNOWN: None}
     assert das_requests(emulator) == 1
 
 

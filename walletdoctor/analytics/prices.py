@@ -6,6 +6,13 @@
   per-process cache of whole windows of points.
 - :class:`PriceChain`: the first source that knows.
 
+Sources that hold prices in memory also answer without awaiting
+(:class:`CachingSource`, :data:`UNCACHED` where that would take a fetch): a
+run of trades whose prices are all held is valued in the step that extracts
+it, with no task per look-up, which is what a stream's first batch waited
+for on a busy event loop (one loop turn per await, tens of ms each while
+other runs' answers are decoded).
+
 A source answers ``None`` when it does not know the price; Birdeye's
 failures (rate limits, outages, malformed answers, timeouts) are logged as a
 warning and answered ``None``, never raised: a trade left unpriced is better
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import enum
 import logging
 import time
 from collections import OrderedDict
@@ -35,12 +43,15 @@ __all__ = [
     "DEFAULT_FETCH_TIMEOUT_S",
     "DEFAULT_INTERVAL",
     "DEFAULT_TOLERANCE_S",
+    "UNCACHED",
     "BirdeyePrices",
+    "CachingSource",
     "PrefetchingSource",
     "PriceChain",
     "PriceHistoryClient",
     "PriceSource",
     "StablecoinPrices",
+    "Uncached",
 ]
 
 log = logging.getLogger(__name__)
@@ -69,6 +80,7 @@ DEFAULT_FETCH_TIMEOUT_S = 5.0
 #: Follow-up requests for one window when answers come back cut at 1,000 items.
 _MAX_PAGES = 8
 _MAX_UNIX_TIME = 10_000_000_000
+_ONE_USD = Decimal(1)
 
 
 class PriceSource(Protocol):
@@ -84,13 +96,35 @@ class PrefetchingSource(Protocol):
     """A price source that can start fetching before it is asked, and so has
     fetches of its own in flight to stop when the process stops."""
 
-    def prefetch(self, mint: str, times: Iterable[int]) -> None:
+    def prefetch(self, mint: str, times: Iterable[int], *, priority: int = NORMAL_PRIORITY) -> None:
         """Start fetching what ``price_usd(mint, t)`` will need for each of ``times``
-        (unix seconds), so that the asks find it ready. Never waits, never raises."""
+        (unix seconds), so that the asks find it ready; ``priority``
+        :data:`~walletdoctor.rate.HIGH_PRIORITY` for what a stream will surely ask
+        for soon, as an ask would. Never waits, never raises."""
         ...
 
     async def aclose(self) -> None:
         """Cancel the fetches in flight and wait for them (before their HTTP session closes)."""
+        ...
+
+
+class Uncached(enum.Enum):
+    """What :meth:`CachingSource.cached_price_usd` answers for a price it would have to fetch."""
+
+    UNCACHED = "uncached"
+
+
+#: The one :class:`Uncached` value.
+UNCACHED = Uncached.UNCACHED
+
+
+@runtime_checkable
+class CachingSource(Protocol):
+    """A price source that can answer from what it holds, without awaiting."""
+
+    def cached_price_usd(self, mint: str, unix_ts: int) -> Decimal | None | Uncached:
+        """What ``price_usd(mint, unix_ts)`` would answer, if it can be known without
+        a fetch (``None`` included: no price); :data:`UNCACHED` otherwise. Never raises."""
         ...
 
 
@@ -110,7 +144,11 @@ class StablecoinPrices:
 
     async def price_usd(self, mint: str, unix_ts: int) -> Decimal | None:
         """``Decimal(1)`` for a USD stablecoin, else ``None``."""
-        return Decimal(1) if mint in USD_STABLECOIN_MINTS else None
+        return self.cached_price_usd(mint, unix_ts)
+
+    def cached_price_usd(self, mint: str, unix_ts: int) -> Decimal | None:
+        """The same as :meth:`price_usd`: nothing is ever fetched."""
+        return _ONE_USD if mint in USD_STABLECOIN_MINTS else None
 
 
 class PriceChain:
@@ -119,17 +157,29 @@ class PriceChain:
     def __init__(self, *sources: PriceSource) -> None:
         self._sources = sources
 
-    def prefetch(self, mint: str, times: Iterable[int]) -> None:
+    def prefetch(self, mint: str, times: Iterable[int], *, priority: int = NORMAL_PRIORITY) -> None:
         """Pass the hint on to every source that prefetches (see :class:`PrefetchingSource`)."""
+        times = list(times)
         for source in self._sources:
             if isinstance(source, PrefetchingSource):
-                source.prefetch(mint, times)
+                source.prefetch(mint, times, priority=priority)
 
     async def aclose(self) -> None:
         """Close every source that has fetches of its own in flight (see :class:`PrefetchingSource`)."""
         for source in self._sources:
             if isinstance(source, PrefetchingSource):
                 await source.aclose()
+
+    def cached_price_usd(self, mint: str, unix_ts: int) -> Decimal | None | Uncached:
+        """:meth:`price_usd` from what the sources hold: :data:`UNCACHED` as soon as a
+        source that would be asked cannot answer without a fetch (or cannot answer so at all)."""
+        for source in self._sources:
+            if not isinstance(source, CachingSource):
+                return UNCACHED
+            price = source.cached_price_usd(mint, unix_ts)
+            if price is not None:
+                return price
+        return None
 
     async def price_usd(self, mint: str, unix_ts: int) -> Decimal | None:
         """The first source's price of ``mint`` at ``unix_ts``, or ``None`` when none knows it."""
@@ -253,6 +303,23 @@ class BirdeyePrices:
                     del self._windows[key]
         return None if series is None else _nearest(series, unix_ts, self._tolerance_s)
 
+    def cached_price_usd(self, mint: str, unix_ts: int) -> Decimal | None | Uncached:
+        """:meth:`price_usd` from a window already fetched, or ``None`` while paused
+        after a failure; :data:`UNCACHED` when the window is missing or still coming."""
+        if not 0 <= unix_ts <= _MAX_UNIX_TIME:
+            return None
+        key = (mint, unix_ts // self._bucket_s)
+        now = self._clock()
+        window = self._windows.get(key)
+        if window is None or not now < window.expires:
+            return None if now < self._paused_until else UNCACHED
+        task = window.task
+        if not task.done() or task.cancelled() or task.exception() is not None:
+            return UNCACHED
+        self._windows.move_to_end(key)
+        series = task.result()
+        return None if series is None else _nearest(series, unix_ts, self._tolerance_s)
+
     async def aclose(self) -> None:
         """Cancel the window fetches in flight (prefetches included) and wait for them:
         called before the HTTP session they use closes."""
@@ -261,12 +328,15 @@ class BirdeyePrices:
             fetch.cancel()
         await asyncio.gather(*fetches, return_exceptions=True)
 
-    def prefetch(self, mint: str, times: Iterable[int]) -> None:
+    def prefetch(self, mint: str, times: Iterable[int], *, priority: int = NORMAL_PRIORITY) -> None:
         """Start fetching the windows that ``price_usd(mint, t)`` will read for each of
-        ``times``: the same windows the asks would fetch, so prices do not change."""
+        ``times``: the same windows the asks would fetch, so prices do not change.
+        A window already coming is raised to ``priority``."""
         # In the order asked (the windows the stream needs first, first), once each.
         for bucket in dict.fromkeys(t // self._bucket_s for t in times if 0 <= t <= _MAX_UNIX_TIME):
-            self._window((mint, bucket), NORMAL_PRIORITY)
+            window = self._window((mint, bucket), priority)
+            if window is not None:
+                window.priority.raise_to(priority)
 
     def _window(self, key: tuple[str, int], priority: int) -> _Window | None:
         """The cached or in-flight window of ``key``, a new fetch at ``priority``, or

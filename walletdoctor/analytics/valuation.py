@@ -18,8 +18,9 @@ For a trade at time ``t`` (DESIGN section 3, "in USD where priced"):
 
 All look-ups of one call run concurrently, so valuing a batch costs one
 round trip to the price source (plus one more, only for trades the first
-left unpriced). Arithmetic is exact Decimal; nothing is rounded here (the
-wire encoder keeps 18 significant digits).
+left unpriced); :func:`value_cached` values a batch whose prices the source
+already holds without awaiting at all. Arithmetic is exact Decimal; nothing
+is rounded here (the wire encoder keeps 18 significant digits).
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from walletdoctor.analytics.prices import PriceSource
+from walletdoctor.analytics.prices import UNCACHED, CachingSource, PriceSource
 from walletdoctor.analytics.trade import Trade
 from walletdoctor.solana import NATIVE_SOL_MINT, USD_STABLECOIN_MINTS
 
-__all__ = ["value_trades"]
+__all__ = ["token_prices_asked", "value_cached", "value_trades"]
 
 _Lookup = tuple[str, int]
 
@@ -50,25 +51,62 @@ async def value_trades(trades: Sequence[Trade], prices: PriceSource) -> list[Tra
         ``None`` when no price could be found for it. Raises only what
         ``prices`` raises (its contract is to raise nothing).
     """
+    known = await _look_up(prices, _wanted(trades))
+    # Trades with a SOL leg but no SOL price fall back on their token legs;
+    # asked only now, since in the usual case SOL's price is known.
+    fallback = _fallback(trades, known)
+    if fallback:
+        known.update(await _look_up(prices, fallback))
+    return _valued(trades, known)
+
+
+def value_cached(trades: Sequence[Trade], prices: PriceSource) -> list[Trade] | None:
+    """What :func:`value_trades` returns, if ``prices`` holds every price it needs
+    (:class:`~walletdoctor.analytics.prices.CachingSource`); ``None`` if one would
+    take a fetch, or ``prices`` cannot answer without awaiting. Never awaits, never raises."""
+    if not isinstance(prices, CachingSource):
+        return None
+    known: dict[_Lookup, Decimal | None] = {}
+    if _cached(prices, _wanted(trades), known) and _cached(prices, _fallback(trades, known), known):
+        return _valued(trades, known)
+    return None
+
+
+def _cached(prices: CachingSource, lookups: Iterable[_Lookup], known: dict[_Lookup, Decimal | None]) -> bool:
+    """Add the held prices of ``lookups`` to ``known``; ``False`` at the first that is not held."""
+    for mint, when in lookups:
+        price = prices.cached_price_usd(mint, when)
+        if price is UNCACHED:
+            return False
+        known[mint, when] = price
+    return True
+
+
+def token_prices_asked(trade: Trade) -> list[_Lookup]:
+    """The ``(mint, unix s)`` token prices :func:`value_trades` asks for ``trade``
+    besides SOL's: its legs' when it has neither a SOL nor a stablecoin leg (rule 3), else none."""
+    return [] if _has_quote_leg(trade) else _token_lookups(trade)
+
+
+def _wanted(trades: Sequence[Trade]) -> set[_Lookup]:
     wanted: set[_Lookup] = set()
     for trade in trades:
         wanted.add((NATIVE_SOL_MINT, trade.timestamp))
-        if not _has_quote_leg(trade):
-            wanted.update(_token_lookups(trade))
-    known = await _look_up(prices, wanted)
+        wanted.update(token_prices_asked(trade))
+    return wanted
 
-    # Trades with a SOL leg but no SOL price fall back on their token legs;
-    # asked only now, since in the usual case SOL's price is known.
-    fallback = {
+
+def _fallback(trades: Sequence[Trade], known: dict[_Lookup, Decimal | None]) -> set[_Lookup]:
+    return {
         lookup
         for trade in trades
         if _value(trade, known) is None
         for lookup in _token_lookups(trade)
         if lookup not in known
     }
-    if fallback:
-        known.update(await _look_up(prices, fallback))
 
+
+def _valued(trades: Sequence[Trade], known: dict[_Lookup, Decimal | None]) -> list[Trade]:
     return [
         dataclasses.replace(
             trade, sol_price_usd=known.get((NATIVE_SOL_MINT, trade.timestamp)), value_usd=_value(trade, known)

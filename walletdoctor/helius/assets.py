@@ -11,9 +11,10 @@ for meanwhile, by any stream, goes in the next one. Every DAS request takes
 a place in the Enhanced API's window that a parse request would otherwise
 have: a request per run of transactions cost the real wallet 73 of them,
 four in flight 29, one in flight 8 to 13, one in flight and 0.5 s apart 5
-(its last parse request left 0.2 s sooner). A stream's first batch does
-not wait for that queue: the run that fills it sends what is queued at
-once (``urgent``), and the window's reserved places
+(its last parse request left 0.2 s sooner). A stream's first batch waits
+for no look-up (it names what :meth:`TokenDirectory.known` holds); the
+second batch does not wait for that queue: the run that fills the first
+sends what is queued at once (``urgent``), and the window's reserved places
 (:class:`~walletdoctor.rate.RequestRate`) let it go at once too; nor does
 its last run, which the end of the stream waits for.
 
@@ -124,7 +125,7 @@ class TokenDirectory:
         request, per 1,000 still unknown, with a few requests in flight at
         most; mints asked for meanwhile, by any stream, go together in the
         next, at least :data:`LOOKUP_SPACING_S` after the one before.
-        ``urgent`` (a stream's first trades, or its end, wait for these)
+        ``urgent`` (a stream's second batch, or its end, waits for these)
         sends the queue at once, past both: one round trip, not the look-up
         in flight's and then their own. Never raises for upstream or cache
         failures.
@@ -157,6 +158,12 @@ class TokenDirectory:
                 else:
                     del callers[mint]
         return result
+
+    def known(self, mints: Iterable[str]) -> dict[str, str | None]:
+        """Symbols of those of ``mints`` this process knows now (``None`` where DAS
+        knows none); asks no one. Mints it does not know are left out."""
+        cache = self._cache
+        return {mint: cache[mint] for mint in mints if mint in cache}
 
     def _send_queued(self) -> None:
         """Start look-ups of the queued mints, up to 1,000 a request and

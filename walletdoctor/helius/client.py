@@ -159,7 +159,7 @@ class HeliusClient:
         # Sliding windows as Helius counts them (walletdoctor.rate): bursts
         # up to the limit, never past it. DAS shares the Enhanced API's
         # window and goes first, with a few places of it kept for it: the
-        # first trades wait for symbols. Few: the parse requests need the
+        # second batch waits for symbols. Few: the parse requests need the
         # rest (the real wallet's last one left 0.2 s later with a tenth kept).
         places = max(1, int(rps))
         self._enhanced_limit = RequestRate(rps, reserve=min(places - 1, max(1, places // ENHANCED_RESERVE_SHARE)))

@@ -24,13 +24,21 @@ in a short ordered stage until their look-ups are done and are published
 at that moment, so look-ups cost one round trip at the start of a stream
 instead of one per batch. A run counts in the summary once it is priced,
 so the summary is booked beside the last runs' symbol look-ups.
+
+The first batch waits for its prices but for no symbol: it names the tokens
+the process already knows and gives the others by mint (DESIGN section 1:
+"symbols where known, else mints"). Its look-up is one DAS round trip
+(150 ms at the emulator's default) after the last of the parse answers the
+batch needs, which is what kept the real wallet's first trades over a
+second on a cold process (1.07 s, bench/README.md); users see the newest
+trades at once, every later batch waits for its names, and the summary
+names every token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import logging
 import time
 from collections.abc import Coroutine
@@ -41,11 +49,16 @@ from walletdoctor.analytics.pnl import PnlTracker, PositionBook
 from walletdoctor.analytics.prices import PrefetchingSource, PriceSource
 from walletdoctor.analytics.summary import WalletSummary
 from walletdoctor.analytics.trade import Trade
-from walletdoctor.analytics.valuation import value_trades
+from walletdoctor.analytics.valuation import (
+    token_prices_asked,
+    value_cached,
+    value_trades,
+)
 from walletdoctor.errors import ErrorCode, StreamFailure, WalletDoctorError
 from walletdoctor.helius.assets import TokenDirectory
 from walletdoctor.helius.errors import HeliusError
 from walletdoctor.helius.fetch import FetchProgress, HistoryOrder, TransactionFetcher
+from walletdoctor.rate import HIGH_PRIORITY
 from walletdoctor.solana import NATIVE_SOL_MINT
 from walletdoctor.sse.event import EventName
 from walletdoctor.streams.feed import FIRST_FEED_SEQ, Checkpoint, Feed, FeedLost
@@ -68,11 +81,6 @@ class _Read(NamedTuple):
 
     slot: int | None
     trade: Trade | None
-
-
-def _read_transaction(transaction: dict[str, Any], wallet: str) -> _Read:
-    slot = transaction.get("slot")
-    return _Read(slot if isinstance(slot, int) else None, extract_trade(transaction, wallet))
 
 
 class TradePipeline:
@@ -104,6 +112,9 @@ class TradePipeline:
         self._prices = prices
         self._pending: list[Trade] = []
         self._symbols: _Symbols = {}
+        #: Look-ups of the runs published before the first batch was sent, which
+        #: did not wait for them: the next batch and the summary do.
+        self._unnamed: list[asyncio.Future[None]] = []
         #: Extracted runs waiting for their prices, then for their symbols, in
         #: order; ``None`` ends the fetch.
         self._stage: asyncio.Queue[_Staged | None] = asyncio.Queue()
@@ -179,7 +190,7 @@ class TradePipeline:
                     on_listed=self._prefetch_prices,
                     # Trades instead of transactions while runs wait for their turn
                     # (measured: 64 kB per 100 real transactions against 1 MB decoded).
-                    read=functools.partial(_read_transaction, wallet=params.wallet),
+                    read=self._read,
                 )
                 self._stage.put_nowait(None)
         except BaseExceptionGroup as failure:
@@ -188,6 +199,19 @@ class TradePipeline:
         if self._resume is not None and self._batches < self._resume.batches:
             raise _HistoryChanged
         await self._publish(EventName.COMPLETE, await self._complete(progress))
+
+    def _read(self, transaction: dict[str, Any]) -> _Read:
+        """Extract the wallet's trade as its transaction is parsed, out of order, and ask
+        for the token prices it will need then: a run waits for its turn behind the
+        runs before it, and a token-to-token trade's prices (one Birdeye round trip)
+        are ready when it comes (measured: the real wallet's first batch waited
+        0.2 s for two of them, asked once the slowest run before theirs was in)."""
+        slot = transaction.get("slot")
+        trade = extract_trade(transaction, self._params.wallet)
+        if trade is not None and isinstance(self._prices, PrefetchingSource):
+            for mint, when in token_prices_asked(trade):
+                self._prices.prefetch(mint, (when,), priority=HIGH_PRIORITY)
+        return _Read(slot if isinstance(slot, int) else None, trade)
 
     def _prefetch_prices(self, block_times: list[int]) -> None:
         """Fetch SOL's prices at the listed signatures' times while they are parsed:
@@ -204,17 +228,18 @@ class TradePipeline:
                 transactions = [t for t in transactions if t.slot is None or t.slot <= anchor]
         trades = [t.trade for t in transactions if t.trade is not None]
         # The run that fills the first batch sends the symbols of every run
-        # before it that are still queued, with its own, at once: one DAS
-        # request where one per run spent places of the Enhanced API's window
-        # (shared with the parse requests) that the first second needs. So
-        # does the last run: the stream's end waits for nothing else.
+        # before it that are still queued, with its own, at once: the second
+        # batch waits for them. One DAS request, where one per run spent places
+        # of the Enhanced API's window (shared with the parse requests) that
+        # the first second needs. So does the last run: the stream's end
+        # waits for nothing else.
         last = progress.listing_done and progress.transactions_scanned >= progress.signatures_listed
         urgent = last or self._found < self._params.batch_size <= self._found + len(trades)
         self._found += len(trades)
         # Symbols and prices of the run at once: one round trip.
         mints = {m for t in trades for m in (t.token_in_mint, t.token_out_mint)}
         naming = self._track(self._name(mints, urgent=urgent))
-        pricing = self._track(self._price(trades))
+        pricing = self._priced_now(trades) or self._track(self._price(trades))
         await self._room.acquire()
         self._stage.put_nowait(_Staged(pricing, naming, self._progress(progress)))
 
@@ -227,6 +252,16 @@ class TradePipeline:
 
     async def _name(self, mints: set[str], *, urgent: bool) -> None:
         self._symbols.update(await self._tokens.symbols(mints, urgent=urgent))
+
+    def _priced_now(self, trades: list[Trade]) -> asyncio.Future[list[Trade]] | None:
+        """The run valued already, when its prices are all held (SOL's are prefetched):
+        the publisher then finds it ready, without the loop turns of a task per look-up."""
+        valued = trades if self._prices is None or not trades else value_cached(trades, self._prices)
+        if valued is None:
+            return None
+        future = asyncio.get_running_loop().create_future()
+        future.set_result(valued)
+        return future
 
     async def _price(self, trades: list[Trade]) -> list[Trade]:
         return trades if self._prices is None or not trades else await value_trades(trades, self._prices)
@@ -257,7 +292,10 @@ class TradePipeline:
             self._room.release()
 
     async def _publish_run(self, trades: list[Trade], staged: _Staged) -> None:
-        await staged.naming
+        if self._batches:
+            await staged.naming
+        else:
+            self._unnamed.append(staged.naming)
         self._pending.extend(trades)
         batch_size = self._params.batch_size
         while len(self._pending) >= batch_size:
@@ -267,10 +305,22 @@ class TradePipeline:
     async def _flush(self, *, has_more: bool) -> None:
         if self._pending:
             await self._publish_batch(len(self._pending), has_more=has_more)
+        await self._named()
+
+    async def _named(self) -> None:
+        """Wait for the look-ups the first batch did not wait for."""
+        while self._unnamed:
+            await self._unnamed.pop()
 
     async def _publish_batch(self, size: int, *, has_more: bool) -> None:
+        if self._batches:
+            await self._named()
+            symbols = self._symbols
+        else:
+            # Names found since the runs were staged count too (another stream's look-up).
+            symbols = self._tokens.known(m for t in self._pending[:size] for m in (t.token_in_mint, t.token_out_mint))
+            symbols.update(self._symbols)
         batch, self._pending = self._pending[:size], self._pending[size:]
-        symbols = self._symbols
         self._batches += 1
         self._sent += len(batch)
         self._last_signature = batch[-1].signature

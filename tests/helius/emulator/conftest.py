@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 import base58
+import orjson
 import pytest
 
 from walletdoctor.helius.emulator.history import AssetInfo, SignatureInfo, WalletBook
@@ -90,6 +91,9 @@ class TinyWallet:
             "instructions": [],
             "events": {},
         }
+
+    def transaction_json(self, index: int) -> bytes:
+        return orjson.dumps(self.transaction(index))
 
     def assets(self) -> Mapping[str, AssetInfo]:
         return {

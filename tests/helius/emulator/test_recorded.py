@@ -103,6 +103,7 @@ def test_served_through_a_wallet_book(wallet: RecordedWallet) -> None:
     signature = wallet.signature_info(100)["signature"]
     assert book.get(WALLET) is wallet
     assert book.find_transaction(signature) == wallet.transaction(100)
+    assert orjson.loads(book.find_transaction_json(signature) or b"null") == wallet.transaction(100)
     assert book.find_asset("2GaUUmQFCHSMLRMySzjvdqwLCcGVdUpcsQDanpjwmoon") == {
         "symbol": "lub", "name": "lub", "decimals": 6}
 

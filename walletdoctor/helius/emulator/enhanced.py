@@ -146,7 +146,10 @@ def parse_transactions(body: bytes, book: WalletBook, faults: FaultInjector) -> 
         return 400, {"error": 'body must be {"transactions": [signature, ...]}'}
     if len(signatures) > MAX_PARSE_SIGNATURES:
         return 400, {"error": f"at most {MAX_PARSE_SIGNATURES} transactions per request"}
-    txs = [tx for tx in map(book.find_transaction, signatures) if tx is not None]
+    # Encoded once, in the fixture: an answer joins them (``orjson.Fragment``)
+    # instead of decoding and encoding 100 transactions, which kept answers due
+    # at once waiting for each other by tens of ms, beyond the latency drawn.
+    txs = [orjson.Fragment(tx) for tx in map(book.find_transaction_json, signatures) if tx is not None]
     return 200, faults.omit(txs, keep_one=False)
 
 

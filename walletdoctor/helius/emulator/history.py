@@ -53,6 +53,9 @@ class WalletHistory(Protocol):
     def transaction(self, index: int) -> dict[str, Any]:
         """The enhanced transaction (Helius ``EnhancedTransaction`` JSON) at ``index``."""
 
+    def transaction_json(self, index: int) -> bytes:
+        """:meth:`transaction` at ``index`` as JSON bytes, as an answer carries it."""
+
     def assets(self) -> Mapping[str, AssetInfo]:
         """Metadata of every mint the history touches, by mint."""
 
@@ -81,6 +84,14 @@ class WalletBook:
             index = wallet.index_of(signature)
             if index is not None:
                 return wallet.transaction(index)
+        return None
+
+    def find_transaction_json(self, signature: str) -> bytes | None:
+        """:meth:`find_transaction` as JSON bytes (no decoding and encoding again)."""
+        for wallet in self._wallets.values():
+            index = wallet.index_of(signature)
+            if index is not None:
+                return wallet.transaction_json(index)
         return None
 
     def find_asset(self, mint: str) -> AssetInfo | None:

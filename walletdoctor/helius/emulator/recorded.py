@@ -97,6 +97,10 @@ class RecordedWallet:
         result: dict[str, Any] = orjson.loads(self._blobs[self._check(index)])
         return result
 
+    def transaction_json(self, index: int) -> bytes:
+        """The enhanced transaction at ``index`` as the fixture holds it (JSON). Raises IndexError."""
+        return self._blobs[self._check(index)]
+
     def assets(self) -> Mapping[str, AssetInfo]:
         """Metadata of every mint the history touches, by mint."""
         return self._assets

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import base58
+import orjson
 
 from walletdoctor.helius.emulator import draft, shapes
 from walletdoctor.helius.emulator.draft import Header, Leg, b58encode, derive_address
@@ -186,6 +187,10 @@ class SyntheticWallet:
         if venue < 75:
             return shapes.meteora_swap(spec)
         return shapes.raydium_swap(spec)
+
+    def transaction_json(self, index: int) -> bytes:
+        """:meth:`transaction` at ``index``, encoded. Raises IndexError."""
+        return orjson.dumps(self.transaction(index))
 
     def _transfer(self, header: Header, d: bytes) -> dict[str, Any]:
         """SOL in or out between the wallet and a counterparty, or an airdrop of one of its tokens."""
