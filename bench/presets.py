@@ -18,6 +18,8 @@ class Preset:
         late_s: a heartbeat later than this past its due time is late.
         storm_clients, storm_reps: clients connecting at once, repetitions.
         fanout_streams, fanout_events: streams, and ``trades`` events each.
+        fanout_reps: runs per server, a fresh server each; the median one is
+            reported (one run moved by a fifth between full runs, peers too).
         fanout_delay_s: from each stream's request to its first ``trades``
             data (the upstream's answer for WalletDoctor): the connects are
             over by then, so the window measures delivery.
@@ -40,6 +42,7 @@ class Preset:
     storm_reps: int
     fanout_streams: int
     fanout_events: int
+    fanout_reps: int
     fanout_delay_s: float
     fanout_cap_s: float
     disconnect_streams: int
@@ -65,6 +68,7 @@ PRESETS = {
         storm_reps=1,
         fanout_streams=200,
         fanout_events=50,
+        fanout_reps=1,
         fanout_delay_s=1.0,
         fanout_cap_s=4.0,
         disconnect_streams=200,
@@ -84,6 +88,7 @@ PRESETS = {
         storm_reps=3,
         fanout_streams=1000,
         fanout_events=50,
+        fanout_reps=3,
         fanout_delay_s=5.0,
         fanout_cap_s=90.0,
         disconnect_streams=1000,
