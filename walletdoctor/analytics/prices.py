@@ -156,6 +156,13 @@ class PriceChain:
 
     def __init__(self, *sources: PriceSource) -> None:
         self._sources = sources
+        #: Each source's answer from what it holds, up to the first that has none.
+        self._cached_answers: list[Callable[[str, int], Decimal | None | Uncached]] = []
+        for source in sources:
+            if not isinstance(source, CachingSource):
+                break
+            self._cached_answers.append(source.cached_price_usd)
+        self._every_source_caches = len(self._cached_answers) == len(sources)
 
     def prefetch(self, mint: str, times: Iterable[int], *, priority: int = NORMAL_PRIORITY) -> None:
         """Pass the hint on to every source that prefetches (see :class:`PrefetchingSource`)."""
@@ -173,13 +180,11 @@ class PriceChain:
     def cached_price_usd(self, mint: str, unix_ts: int) -> Decimal | None | Uncached:
         """:meth:`price_usd` from what the sources hold: :data:`UNCACHED` as soon as a
         source that would be asked cannot answer without a fetch (or cannot answer so at all)."""
-        for source in self._sources:
-            if not isinstance(source, CachingSource):
-                return UNCACHED
-            price = source.cached_price_usd(mint, unix_ts)
+        for cached_price_usd in self._cached_answers:
+            price = cached_price_usd(mint, unix_ts)
             if price is not None:
                 return price
-        return None
+        return None if self._every_source_caches else UNCACHED
 
     async def price_usd(self, mint: str, unix_ts: int) -> Decimal | None:
         """The first source's price of ``mint`` at ``unix_ts``, or ``None`` when none knows it."""

@@ -110,6 +110,7 @@ class TradePipeline:
         self._fetcher = fetcher
         self._tokens = tokens
         self._prices = prices
+        self._prefetching = prices if isinstance(prices, PrefetchingSource) else None
         self._pending: list[Trade] = []
         self._symbols: _Symbols = {}
         #: Look-ups of the runs published before the first batch was sent, which
@@ -208,16 +209,16 @@ class TradePipeline:
         0.2 s for two of them, asked once the slowest run before theirs was in)."""
         slot = transaction.get("slot")
         trade = extract_trade(transaction, self._params.wallet)
-        if trade is not None and isinstance(self._prices, PrefetchingSource):
+        if trade is not None and self._prefetching is not None:
             for mint, when in token_prices_asked(trade):
-                self._prices.prefetch(mint, (when,), priority=HIGH_PRIORITY)
+                self._prefetching.prefetch(mint, (when,), priority=HIGH_PRIORITY)
         return _Read(slot if isinstance(slot, int) else None, trade)
 
     def _prefetch_prices(self, block_times: list[int]) -> None:
         """Fetch SOL's prices at the listed signatures' times while they are parsed:
         most trades are valued through SOL, and their run then finds them ready."""
-        if isinstance(self._prices, PrefetchingSource):
-            self._prices.prefetch(NATIVE_SOL_MINT, block_times)
+        if self._prefetching is not None:
+            self._prefetching.prefetch(NATIVE_SOL_MINT, block_times)
 
     async def _on_transactions(self, transactions: list[_Read], progress: FetchProgress) -> None:
         if self._params.order is HistoryOrder.DESC and transactions:
