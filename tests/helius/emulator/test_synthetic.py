@@ -7,6 +7,7 @@ from collections import Counter
 from itertools import pairwise
 
 import base58
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -149,3 +150,10 @@ def test_generation_is_fast_enough_for_benchmarks(wallet: SyntheticWallet) -> No
     for index in range(5000):
         wallet.transaction(index)
     assert time.process_time() - started < 2.0
+
+
+def test_an_encoded_transaction_is_the_transaction_and_is_made_once(wallet: SyntheticWallet) -> None:
+    assert orjson.loads(wallet.transaction_json(7)) == wallet.transaction(7)
+    assert wallet.transaction_json(7) is wallet.transaction_json(7), "encoded once, then reused"
+    with pytest.raises(IndexError):
+        wallet.transaction_json(len(wallet))
