@@ -313,15 +313,13 @@ class BirdeyePrices:
         after a failure; :data:`UNCACHED` when the window is missing or still coming."""
         if not 0 <= unix_ts <= _MAX_UNIX_TIME:
             return None
-        key = (mint, unix_ts // self._bucket_s)
         now = self._clock()
-        window = self._windows.get(key)
-        if window is None or not now < window.expires:
+        window = self._valid((mint, unix_ts // self._bucket_s), now)
+        if window is None:
             return None if now < self._paused_until else UNCACHED
         task = window.task
         if not task.done() or task.cancelled() or task.exception() is not None:
             return UNCACHED
-        self._windows.move_to_end(key)
         series = task.result()
         return None if series is None else _nearest(series, unix_ts, self._tolerance_s)
 
@@ -347,9 +345,8 @@ class BirdeyePrices:
         """The cached or in-flight window of ``key``, a new fetch at ``priority``, or
         ``None`` while paused after a failure."""
         now = self._clock()
-        window = self._windows.get(key)
-        if window is not None and now < window.expires:
-            self._windows.move_to_end(key)
+        window = self._valid(key, now)
+        if window is not None:
             return window
         if now < self._paused_until:
             return None
@@ -360,6 +357,14 @@ class BirdeyePrices:
         self._windows.move_to_end(key)
         while len(self._windows) > self._cache_windows:
             self._windows.popitem(last=False)
+        return window
+
+    def _valid(self, key: tuple[str, int], now: float) -> _Window | None:
+        """The window of ``key`` if it has not expired (fetched or coming), made most recently used."""
+        window = self._windows.get(key)
+        if window is None or not now < window.expires:
+            return None
+        self._windows.move_to_end(key)
         return window
 
     def _fetched(self, window: _Window, task: asyncio.Task[_Series | None]) -> None:

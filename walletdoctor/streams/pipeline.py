@@ -240,7 +240,7 @@ class TradePipeline:
         # Symbols and prices of the run at once: one round trip.
         mints = {m for t in trades for m in (t.token_in_mint, t.token_out_mint)}
         naming = self._track(self._name(mints, urgent=urgent))
-        pricing = self._priced_now(trades) or self._track(self._price(trades))
+        pricing = self._pricing(trades)
         await self._room.acquire()
         self._stage.put_nowait(_Staged(pricing, naming, self._progress(progress)))
 
@@ -254,18 +254,20 @@ class TradePipeline:
     async def _name(self, mints: set[str], *, urgent: bool) -> None:
         self._symbols.update(await self._tokens.symbols(mints, urgent=urgent))
 
-    def _priced_now(self, trades: list[Trade]) -> asyncio.Future[list[Trade]] | None:
-        """The run valued already, when its prices are all held (SOL's are prefetched):
-        the publisher then finds it ready, without the loop turns of a task per look-up."""
-        valued = trades if self._prices is None or not trades else value_cached(trades, self._prices)
-        if valued is None:
-            return None
+    def _pricing(self, trades: list[Trade]) -> asyncio.Future[list[Trade]]:
+        """The run's valued trades: ready at once when its prices are all held (SOL's
+        are prefetched), so the publisher finds it without the loop turns of a task
+        per look-up; else a look-up beside the fetch."""
+        prices = self._prices
+        valued = trades
+        if prices is not None and trades:
+            held = value_cached(trades, prices)
+            if held is None:
+                return self._track(value_trades(trades, prices))
+            valued = held
         future = asyncio.get_running_loop().create_future()
         future.set_result(valued)
         return future
-
-    async def _price(self, trades: list[Trade]) -> list[Trade]:
-        return trades if self._prices is None or not trades else await value_trades(trades, self._prices)
 
     async def _count_runs(self) -> None:
         """Add each staged run's trades to the summary, in order, as soon as they are

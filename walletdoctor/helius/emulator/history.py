@@ -80,18 +80,19 @@ class WalletBook:
 
     def find_transaction(self, signature: str) -> dict[str, Any] | None:
         """The enhanced transaction with ``signature`` in any wallet, else ``None``."""
-        for wallet in self._wallets.values():
-            index = wallet.index_of(signature)
-            if index is not None:
-                return wallet.transaction(index)
-        return None
+        found = self._locate(signature)
+        return None if found is None else found[0].transaction(found[1])
 
     def find_transaction_json(self, signature: str) -> bytes | None:
         """:meth:`find_transaction` as JSON bytes (no decoding and encoding again)."""
+        found = self._locate(signature)
+        return None if found is None else found[0].transaction_json(found[1])
+
+    def _locate(self, signature: str) -> tuple[WalletHistory, int] | None:
         for wallet in self._wallets.values():
             index = wallet.index_of(signature)
             if index is not None:
-                return wallet.transaction_json(index)
+                return wallet, index
         return None
 
     def find_asset(self, mint: str) -> AssetInfo | None:
