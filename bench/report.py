@@ -62,7 +62,8 @@ def _idle(scenario: dict[str, Any], settings: dict[str, Any]) -> list[str]:
 
 def _storm(scenario: dict[str, Any]) -> list[str]:
     out = ["## B. Connect storm (lightweight client, all clients at once)", "",
-           "TTFE = connect issued -> `connected` received; p50/p99 = medians over the repetitions.", ""]
+           "TTFE = connect issued -> `connected` received; p50/p99 = medians over the repetitions, which go round "
+           "the servers (every server up for the whole scenario).", ""]
     out += _table(scenario["rows"], [
         ("server", lambda r: r["server"]), ("connected (min over reps)", lambda r: f"{r['connected_min']}/{r['clients']}"),
         ("TTFE p50 ms", lambda r: r["ttfe_p50_ms"]), ("TTFE p99 ms", lambda r: r["ttfe_p99_ms"]),
@@ -76,7 +77,7 @@ def _fanout(scenario: dict[str, Any]) -> list[str]:
     out = ["## C. Fan-out (lightweight sink)", "",
            f"Trades frame: {scenario['frame_bytes']} bytes ({scenario['frame_bytes_source']}). Window = first "
            "request + delay -> last `trades` received; cut = the run hit its time cap. Each row is the run with "
-           "the median events/s of a server's runs (a fresh server each).", ""]
+           "the median events/s of a server's runs (a fresh server each, the servers taking turns).", ""]
     out += _table(scenario["rows"], [
         ("server", lambda r: r["server"]), ("events delivered", lambda r: f"{r['events']}/{r['events_expected']}"),
         ("streams complete", lambda r: f"{r['streams_complete']}/{r['streams']}"),
