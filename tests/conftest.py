@@ -121,9 +121,29 @@ class StreamRecord:
     def trades(self) -> list[dict[str, Any]]:
         return [t for batch in self.data("trades") for t in batch["trades"]]
 
+    def named_trades(self) -> list[dict[str, Any]]:
+        """The trades with each token the first batch gave by mint named as the
+        ``complete`` event's summary names it (what a client does). The first batch
+        waits for no symbol look-up (docs/stream-contract.md), so two streams of one
+        wallet may differ there, and should differ nowhere else."""
+        return name_trades(self.trades(), orjson.loads(self.named("complete")[-1].data)["summary"])
+
     @property
     def last(self) -> Any:
         return self.events[-1]
+
+
+def name_trades(trades: list[dict[str, Any]], summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """``trades`` (wire objects) with tokens given by mint renamed by ``summary["tokens"]``."""
+    symbols = {token["mint"]: token["symbol"] for token in summary["tokens"] if token["symbol"]}
+    named = []
+    for trade in trades:
+        trade = dict(trade)
+        for side in ("token_in", "token_out"):
+            if trade[side] == trade[f"{side}_mint"]:
+                trade[side] = symbols.get(trade[side], trade[side])
+        named.append(trade)
+    return named
 
 
 async def read_stream(url: str, *, timeout: float = 60.0, headers: dict[str, str] | None = None) -> StreamRecord:

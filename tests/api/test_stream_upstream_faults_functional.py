@@ -26,7 +26,7 @@ async def test_429s_and_5xx_are_retried_and_the_trades_are_the_same(
 
     assert flaky.last.event == "complete"
     assert flaky.trades() and [t["signature"] for t in flaky.trades()] == [t["signature"] for t in clean.trades()]
-    assert flaky.trades() == clean.trades()
+    assert flaky.named_trades() == clean.named_trades()
     statuses: Counter[int] = Counter()
     for endpoint in emulator.stats.endpoints.values():
         statuses.update(endpoint.by_status)
@@ -41,7 +41,7 @@ async def test_malformed_and_incomplete_answers_are_recovered(emulator: Emulator
     emulator.settings.update({"malformed_ratio": 0.2, "incomplete_ratio": 0.3})
     damaged = await read_stream(f"{base}/v4/wallet/{wallet}/stream")
     assert damaged.last.event == "complete"
-    assert damaged.trades() == clean.trades()
+    assert damaged.named_trades() == clean.named_trades()
     assert orjson.loads(damaged.last.data)["summary"]["transactions_missing"] == 0
 
 
@@ -68,16 +68,16 @@ async def test_history_strategy_streams_the_same_trades(emulator: Emulator, wall
         base = await walletdoctor(fetch_strategy="history", history_vocabulary=vocabulary)
         history = await read_stream(f"{base}/v4/wallet/{wallet}/stream")
         assert history.last.event == "complete"
-        assert history.trades() == pipelined.trades()
+        assert history.named_trades() == pipelined.named_trades()
 
 
 async def test_time_window_limits_the_trades(emulator: Emulator, walletdoctor: ServerFactory) -> None:
     wallet = emulator.synthetic("windowed", 900)
     base = await walletdoctor()
-    everything = (await read_stream(f"{base}/v4/wallet/{wallet}/stream")).trades()
+    everything = (await read_stream(f"{base}/v4/wallet/{wallet}/stream")).named_trades()
     timestamps = sorted(t["timestamp"] for t in everything)
     since, until = timestamps[len(timestamps) // 4], timestamps[3 * len(timestamps) // 4]
     for strategy in ("pipelined", "history"):
         base = await walletdoctor(fetch_strategy=strategy)
-        windowed = (await read_stream(f"{base}/v4/wallet/{wallet}/stream?since={since}&until={until}")).trades()
+        windowed = (await read_stream(f"{base}/v4/wallet/{wallet}/stream?since={since}&until={until}")).named_trades()
         assert windowed == [t for t in everything if since <= t["timestamp"] <= until]

@@ -8,7 +8,7 @@ import sys
 
 import orjson
 
-from tests.conftest import Emulator, ServerFactory, read_stream
+from tests.conftest import Emulator, ServerFactory, name_trades, read_stream
 from walletdoctor.client.console import API_KEY_VARIABLE
 from walletdoctor.security import create_key
 
@@ -65,8 +65,9 @@ async def test_json_lines_carry_the_wire_trade_objects_and_the_summary(
 
     assert status == 0, err
     documents = [orjson.loads(line) for line in out.splitlines()]
-    assert [d["data"] for d in documents if d["event"] == "trade"] == reference.trades()
     complete = reference.data("complete")[0]
+    cli_trades = [d["data"] for d in documents if d["event"] == "trade"]
+    assert name_trades(cli_trades, complete["summary"]) == reference.named_trades()
     assert documents[-1]["event"] == "complete"
     assert documents[-1]["data"]["summary"] == complete["summary"]
     assert documents[-1]["data"]["trades_found"] == complete["trades_found"]
