@@ -126,7 +126,7 @@ class StreamRecord:
         ``complete`` event's summary names it (what a client does). The first batch
         waits for no symbol look-up (docs/stream-contract.md), so two streams of one
         wallet may differ there, and should differ nowhere else."""
-        return name_trades(self.trades(), orjson.loads(self.named("complete")[-1].data)["summary"])
+        return name_trades(self.trades(), self.data("complete")[-1]["summary"])
 
     @property
     def last(self) -> Any:
